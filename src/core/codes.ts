@@ -1,0 +1,19 @@
+/**
+ * Stable error and wire codes. Server errors carry one of these as `code`; the
+ * wire reuses the same words in `denied`, `error` and `end.error` frames.
+ */
+export type ErrorCode =
+  | 'INVALID_TOPIC'
+  | 'INVALID_EVENT'
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_FRAME'
+  | 'UNSERIALIZABLE'
+  | 'ENTRY_TOO_LARGE'
+  | 'FORBIDDEN'
+  | 'INTERNAL_ERROR'
+  | 'BACKEND_ERROR'
+  | 'TIMEOUT';
+
+/** Why a replay could not be served in full (DESIGN §8). */
+export type TruncationReason = 'evicted' | 'reset' | 'invalid';

@@ -1,0 +1,70 @@
+/** The public shapes every backend and the platform share (DESIGN §2-3). */
+import type { Position, Since } from './position.js';
+
+export type { Position, Since };
+
+/** A buffered message as `since()` returns it: a copy, safe to mutate. */
+export interface Entry<T = unknown> {
+  seq: number;
+  topic: string;
+  event: string;
+  data: T;
+}
+
+/** What `subscribe` hooks and `checkSubscribe` return: `null` allows, a string names the denial. */
+export type SubscribeVerdict = string | null;
+
+/**
+ * What a replay buffer needs from a platform. svelte-adapter-uws's platform fits;
+ * `gapless-replay/ws` also implements the serialize-once methods, which the buffers use when present.
+ */
+export interface ReplayPlatform<WS = unknown> {
+  publish(topic: string, event: string, data: unknown, options?: { seq?: number; epoch?: string }): unknown;
+  send(ws: WS, topic: string, event: string, data: unknown): unknown;
+  checkSubscribe?(ws: WS, topic: string): SubscribeVerdict | undefined | Promise<SubscribeVerdict | undefined>;
+  /**
+   * Fan out a live frame whose data is already JSON text (`json`), stamped with the buffer's
+   * position. Lets a publish serialize its payload exactly once.
+   */
+  publishJson?(topic: string, event: string, json: string, seq: number, epoch: string): void;
+  /**
+   * Send one complete, already-serialized frame to one socket. Returns `false` when the socket
+   * is gone or was closed for backpressure, so a replay stops instead of leaving a silent hole.
+   */
+  sendText?(ws: WS, frame: string): boolean;
+}
+
+/** The in-memory buffer (`gapless-replay`): every method but `replay` is synchronous. */
+export interface Replay {
+  /** Store, then deliver live with `{seq, epoch}`. Returns the assigned seq. */
+  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown): number;
+  /** Current seq, 0 when the topic has no state. */
+  seq(topic: string): number;
+  /** Current position. Read it BEFORE loading SSR data. Fixes the epoch of a topic with no state. */
+  position(topic: string): Position;
+  /** Positions of many topics at once. */
+  positions(topics: readonly string[]): Record<string, Position>;
+  /** Copies of the entries with seq > since, ascending; `[]` for an invalid since or another epoch. */
+  since(topic: string, since: Since): Entry[];
+  /** Send the frames of DESIGN §4 to one socket. Never rejects on bad input. */
+  replay(ws: unknown, topic: unknown, since: unknown, platform: ReplayPlatform, reqId?: unknown): Promise<void>;
+  /** `true` when `frame` was a replay or replay-batch request (answered in the background). */
+  handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
+  clear(): void;
+  clearTopic(topic: string): void;
+}
+
+/** The Redis buffer (`gapless-replay/redis`): the same contract, every method async. */
+export interface AsyncReplay {
+  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown): Promise<number>;
+  seq(topic: string): Promise<number>;
+  position(topic: string): Promise<Position>;
+  positions(topics: readonly string[]): Promise<Record<string, Position>>;
+  since(topic: string, since: Since): Promise<Entry[]>;
+  replay(ws: unknown, topic: unknown, since: unknown, platform: ReplayPlatform, reqId?: unknown): Promise<void>;
+  handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
+  clear(): Promise<void>;
+  clearTopic(topic: string): Promise<void>;
+}
+
+export type AnyReplay = Replay | AsyncReplay;

@@ -1,0 +1,186 @@
+/**
+ * The in-memory replay buffer: one `TopicLog` per topic, least recently used evicted.
+ */
+import { assertEvent, assertTopic } from '../core/names.js';
+import { newEpoch } from '../core/epoch.js';
+import { gaplessError, describe } from '../core/errors.js';
+import { optionsObject, positiveIntOption } from '../core/options.js';
+import { parseSince, type Position, type Since } from '../core/position.js';
+import { serializeData } from '../core/serialize.js';
+import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
+import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { entryBytes, TopicLog } from './topic-log.js';
+
+export interface MemoryReplayOptions {
+  /** Most entries kept per topic. Default 1000. */
+  size?: number;
+  /** Most topics with entries; the least recently used is evicted (its epoch ends). Default 100. */
+  maxTopics?: number;
+  /** Cap on one topic's stored bytes (UTF-8 of event name + JSON data); oldest entries go first. */
+  maxBytes?: number;
+}
+
+export type MemoryReplay = Replay & FrameServer;
+
+/** Throws unless `platform` can take a live frame, before a publish consumes a seq. */
+export function assertPlatform(platform: unknown): asserts platform is ReplayPlatform {
+  if (typeof (platform as ReplayPlatform | null)?.publish !== 'function') {
+    throw gaplessError('type', 'INVALID_ARGUMENT', `platform must be an object with a publish method, got ${describe(platform)}`);
+  }
+}
+
+/** Hands a stored entry to the platform: the serialize-once path when it has one. */
+export function deliver(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, seq: number, epoch: string): void {
+  if (typeof platform.publishJson === 'function') platform.publishJson(topic, event, json, seq, epoch);
+  else platform.publish(topic, event, json === 'null' ? null : data, { seq, epoch });
+}
+
+const EMPTY_EACH: Snapshot['each'] = () => {};
+
+export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
+  const opts = optionsObject('options', options);
+  const size = positiveIntOption('size', opts.size, 1000);
+  const maxTopics = positiveIntOption('maxTopics', opts.maxTopics, 100);
+  const maxBytes = positiveIntOption('maxBytes', opts.maxBytes, undefined);
+
+  const logs = new Map<string, TopicLog>();
+  /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
+  const pending = new Map<string, string>();
+  let oldestUsed: TopicLog | null = null;
+  let newestUsed: TopicLog | null = null;
+
+  function unlink(log: TopicLog): void {
+    if (log.older) log.older.newer = log.newer;
+    else oldestUsed = log.newer;
+    if (log.newer) log.newer.older = log.older;
+    else newestUsed = log.older;
+    log.older = log.newer = null;
+  }
+
+  function markNewest(log: TopicLog): void {
+    log.older = newestUsed;
+    if (newestUsed) newestUsed.newer = log;
+    else oldestUsed = log;
+    newestUsed = log;
+  }
+
+  function touch(log: TopicLog): void {
+    if (log !== newestUsed) {
+      unlink(log);
+      markNewest(log);
+    }
+  }
+
+  function open(topic: string): TopicLog {
+    if (logs.size >= maxTopics && oldestUsed) {
+      logs.delete(oldestUsed.topic);
+      unlink(oldestUsed);
+    }
+    const epoch = pending.get(topic);
+    if (epoch !== undefined) pending.delete(topic);
+    const log = new TopicLog(topic, epoch ?? newEpoch(), size);
+    logs.set(topic, log);
+    markNewest(log);
+    return log;
+  }
+
+  function pendingEpoch(topic: string): string {
+    let epoch = pending.get(topic);
+    if (epoch === undefined) {
+      if (pending.size >= maxTopics) pending.delete(pending.keys().next().value!);
+      epoch = newEpoch();
+      pending.set(topic, epoch);
+    }
+    return epoch;
+  }
+
+  /** The log of a topic, counted as a use; `undefined` when it has no entries. */
+  function use(topic: string): TopicLog | undefined {
+    const log = logs.get(topic);
+    if (log === undefined) assertTopic(topic);
+    else touch(log);
+    return log;
+  }
+
+  function positionOf(topic: string): Position {
+    const log = use(topic);
+    return log ? { seq: log.seq, epoch: log.epoch } : { seq: 0, epoch: pendingEpoch(topic) };
+  }
+
+  function snapshot(topic: string): Snapshot {
+    const log = logs.get(topic);
+    if (log === undefined) return { seq: 0, epoch: pendingEpoch(topic), oldest: 1, each: EMPTY_EACH };
+    touch(log);
+    return { seq: log.seq, epoch: log.epoch, oldest: log.oldest, each: (from, emit) => log.each(from, emit) };
+  }
+
+  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) =>
+    serveReplay(snapshot, ws, topic, since, epoch, platform, reqId);
+
+  return {
+    ...createFrameServer(serveOne),
+
+    publish(platform, topic, event, data) {
+      let log = logs.get(topic);
+      if (log === undefined) assertTopic(topic);
+      assertEvent(event);
+      assertPlatform(platform);
+      const json = serializeData(data);
+      let bytes = 0;
+      if (maxBytes !== undefined) {
+        bytes = entryBytes(event, json);
+        if (bytes > maxBytes) {
+          throw gaplessError('range', 'ENTRY_TOO_LARGE', `entry of ${bytes} bytes exceeds maxBytes ${maxBytes} (topic ${describe(topic)}, event ${describe(event)})`);
+        }
+      }
+      if (log === undefined) log = open(topic);
+      else touch(log);
+      const seq = log.append(event, json, bytes);
+      if (maxBytes !== undefined) log.trimToBytes(maxBytes);
+      deliver(platform, topic, event, data, json, seq, log.epoch);
+      return seq;
+    },
+
+    seq(topic) {
+      return use(topic)?.seq ?? 0;
+    },
+
+    position: positionOf,
+
+    positions(topics) {
+      if (!Array.isArray(topics)) throw gaplessError('type', 'INVALID_ARGUMENT', `topics must be an array, got ${describe(topics)}`);
+      const result: Record<string, Position> = {};
+      for (const topic of topics) result[topic] = positionOf(topic);
+      return result;
+    },
+
+    since(topic: string, since: Since): Entry[] {
+      const log = use(topic);
+      const from = parseSince(since);
+      if (log === undefined || from === null || (from.epoch !== undefined && from.epoch !== log.epoch)) return [];
+      const entries: Entry[] = [];
+      log.each(from.seq + 1, (seq, event, json) => entries.push({ seq, topic, event, data: JSON.parse(json) }) > 0);
+      return entries;
+    },
+
+    replay(ws, topic, since, platform, reqId) {
+      return serveOne(ws, topic, since, undefined, platform, reqId);
+    },
+
+    clear() {
+      logs.clear();
+      pending.clear();
+      oldestUsed = newestUsed = null;
+    },
+
+    clearTopic(topic) {
+      assertTopic(topic);
+      const log = logs.get(topic);
+      if (log) {
+        logs.delete(topic);
+        unlink(log);
+      }
+      pending.delete(topic);
+    },
+  };
+}

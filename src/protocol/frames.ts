@@ -1,0 +1,120 @@
+/**
+ * The wire frames of DESIGN §4: their types, and the only code that writes them.
+ *
+ * Topics, event names and epochs are validated to need no JSON escaping, and payloads
+ * arrive as JSON text, so frames are built by concatenation: a payload is never
+ * serialized twice, whether it goes to one socket or ten thousand.
+ */
+import type { ErrorCode, TruncationReason } from '../core/codes.js';
+import { REPLAY_PREFIX } from '../core/names.js';
+
+/** A request id as it travels: a short string or a safe integer (DESIGN §8). */
+export type ReqId = string | number;
+
+// ---- client -> server ----------------------------------------------------------------
+
+export interface SubscribeRequest { type: 'subscribe'; topic: string; ref?: ReqId }
+export interface UnsubscribeRequest { type: 'unsubscribe'; topic: string }
+export interface SubscribeBatchRequest { type: 'subscribe-batch'; topics: string[]; ref?: ReqId }
+export interface ReplayRequest { type: 'replay'; topic: string; since: number; epoch?: string; reqId?: ReqId }
+export interface ReplayBatchRequest { type: 'replay-batch'; items: Omit<ReplayRequest, 'type'>[] }
+export type ControlFrame = SubscribeRequest | UnsubscribeRequest | SubscribeBatchRequest | ReplayRequest | ReplayBatchRequest;
+
+// ---- server -> client ----------------------------------------------------------------
+
+/** Every frame the server sends on a topic: the svelte-adapter-uws envelope. */
+export interface Envelope<E extends string = string, D = unknown> {
+  topic: string;
+  event: E;
+  data: D;
+  /** The buffer's seq: present on live frames published through a replay buffer. */
+  seq?: number;
+  /** The buffer's epoch. A frame without it has no trustworthy seq. */
+  epoch?: string;
+}
+
+export interface TruncatedData { reqId?: ReqId; reason: TruncationReason; oldest: number; seq: number; epoch: string }
+export interface MsgData<T = unknown> { reqId?: ReqId; seq: number; event: string; data: T }
+export interface DeniedData { reqId?: ReqId; code: string }
+export interface EndData { reqId?: ReqId; seq?: number; epoch?: string; truncated?: true; denied?: true; error?: string }
+export type ReplayFrame =
+  | Envelope<'truncated', TruncatedData>
+  | Envelope<'msg', MsgData>
+  | Envelope<'denied', DeniedData>
+  | Envelope<'end', EndData>;
+
+export interface SubscribedFrame { type: 'subscribed'; topic: string; ref?: ReqId }
+export interface SubscribeDeniedFrame { type: 'subscribe-denied'; topic?: string; ref?: ReqId; reason: string }
+export interface ErrorFrame { type: 'error'; code: ErrorCode; reqId?: ReqId }
+
+// ---- encoders --------------------------------------------------------------------------
+
+/** `{"topic":T,"event":E,"data":` : the head every envelope shares. */
+function head(topic: string, event: string): string {
+  return '{"topic":"' + topic + '","event":"' + event + '","data":';
+}
+
+/** A plain envelope; `json` is the payload's JSON text. */
+export function envelopeFrame(topic: string, event: string, json: string): string {
+  return head(topic, event) + json + '}';
+}
+
+/** A live frame stamped with the buffer's position. */
+export function liveFrame(topic: string, event: string, json: string, seq: number, epoch: string): string {
+  return head(topic, event) + json + ',"seq":' + seq + ',"epoch":"' + epoch + '"}';
+}
+
+/**
+ * `"reqId":Q,` or `''`: computed once per request and reused in each of its frames, so a
+ * long reqId is escaped once, not once per replayed message.
+ */
+export function reqIdField(reqId: ReqId | undefined): string {
+  return reqId === undefined ? '' : '"reqId":' + JSON.stringify(reqId) + ',';
+}
+
+/** The common head of every frame answering one request on `__replay:T`. */
+export function replayHead(topic: string, event: 'msg' | 'truncated' | 'denied' | 'end', reqField: string): string {
+  return '{"topic":"' + REPLAY_PREFIX + topic + '","event":"' + event + '","data":{' + reqField;
+}
+
+export function msgFrame(msgHead: string, seq: number, event: string, json: string): string {
+  return msgHead + '"seq":' + seq + ',"event":"' + event + '","data":' + json + '}}';
+}
+
+export function truncatedFrame(topic: string, reqField: string, reason: TruncationReason, oldest: number, seq: number, epoch: string): string {
+  return replayHead(topic, 'truncated', reqField) + '"reason":"' + reason + '","oldest":' + oldest + ',"seq":' + seq + ',"epoch":"' + epoch + '"}}';
+}
+
+export function deniedFrame(topic: string, reqField: string, code: string): string {
+  return replayHead(topic, 'denied', reqField) + '"code":' + JSON.stringify(code) + '}}';
+}
+
+export interface EndFields { seq?: number; epoch?: string; truncated?: boolean; denied?: boolean; error?: string }
+
+export function endFrame(topic: string, reqField: string, fields: EndFields): string {
+  let body = '';
+  if (fields.seq !== undefined) body += ',"seq":' + fields.seq;
+  if (fields.epoch !== undefined) body += ',"epoch":"' + fields.epoch + '"';
+  if (fields.truncated) body += ',"truncated":true';
+  if (fields.denied) body += ',"denied":true';
+  if (fields.error !== undefined) body += ',"error":' + JSON.stringify(fields.error);
+  // The reqId field ends in a comma and the optional fields start with one: join them so
+  // that `end` is valid JSON with or without either.
+  const inner = reqField === '' ? body.slice(1) : reqField.slice(0, -1) + body;
+  return '{"topic":"' + REPLAY_PREFIX + topic + '","event":"end","data":{' + inner + '}}';
+}
+
+export function subscribedFrame(topic: string, ref: ReqId | undefined): string {
+  return JSON.stringify(ref === undefined ? { type: 'subscribed', topic } : { type: 'subscribed', topic, ref });
+}
+
+export function subscribeDeniedFrame(topic: string | undefined, ref: ReqId | undefined, reason: string): string {
+  const frame: SubscribeDeniedFrame = { type: 'subscribe-denied', reason };
+  if (topic !== undefined) frame.topic = topic;
+  if (ref !== undefined) frame.ref = ref;
+  return JSON.stringify(frame);
+}
+
+export function errorFrame(code: ErrorCode, reqId: ReqId | undefined): string {
+  return JSON.stringify(reqId === undefined ? { type: 'error', code } : { type: 'error', code, reqId });
+}
