@@ -68,3 +68,35 @@ export interface AsyncReplay {
 }
 
 export type AnyReplay = Replay | AsyncReplay;
+
+/**
+ * Live delivery across instances (DESIGN §6). A buffer that fans out through a shared
+ * backend (Redis pub/sub) implements `attachFanout`; a platform created with such a buffer
+ * calls it once and then reports which topics have local subscribers.
+ */
+export interface FanoutSink {
+  /** Deliver one live frame to this instance's local subscribers of `topic`. */
+  deliver(topic: string, event: string, json: string, seq: number, epoch: string): void;
+}
+
+export interface FanoutAttachment {
+  /**
+   * `topic` gained its first local subscriber. The platform awaits this before it acknowledges
+   * the subscribe or serves the socket's next frame, so that a replay read after it cannot
+   * miss a frame published in between (reference-notes A W1).
+   */
+  topicActive(topic: string): void | Promise<void>;
+  /** `topic` lost its last local subscriber. */
+  topicIdle(topic: string): void;
+  /** Stop relaying; resolves when the backend connection used for it is released. */
+  detach(): Promise<void>;
+}
+
+export interface FanoutSource {
+  attachFanout(sink: FanoutSink): FanoutAttachment;
+}
+
+/** `true` when a buffer relays live frames itself (the platform must not deliver them twice). */
+export function hasFanout(replay: unknown): replay is FanoutSource {
+  return typeof (replay as Partial<FanoutSource> | null)?.attachFanout === 'function';
+}

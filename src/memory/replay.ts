@@ -4,6 +4,7 @@
 import { assertEvent, assertTopic } from '../core/names.js';
 import { newEpoch } from '../core/epoch.js';
 import { gaplessError, describe } from '../core/errors.js';
+import { assertPlatform, deliver } from '../core/deliver.js';
 import { optionsObject, positiveIntOption } from '../core/options.js';
 import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
@@ -21,19 +22,6 @@ export interface MemoryReplayOptions {
 }
 
 export type MemoryReplay = Replay & FrameServer;
-
-/** Throws unless `platform` can take a live frame, before a publish consumes a seq. */
-export function assertPlatform(platform: unknown): asserts platform is ReplayPlatform {
-  if (typeof (platform as ReplayPlatform | null)?.publish !== 'function') {
-    throw gaplessError('type', 'INVALID_ARGUMENT', `platform must be an object with a publish method, got ${describe(platform)}`);
-  }
-}
-
-/** Hands a stored entry to the platform: the serialize-once path when it has one. */
-export function deliver(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, seq: number, epoch: string): void {
-  if (typeof platform.publishJson === 'function') platform.publishJson(topic, event, json, seq, epoch);
-  else platform.publish(topic, event, json === 'null' ? null : data, { seq, epoch });
-}
 
 const EMPTY_EACH: Snapshot['each'] = () => {};
 
