@@ -59,9 +59,9 @@ export function envelopeFrame(topic: string, event: string, json: string): strin
   return head(topic, event) + json + '}';
 }
 
-/** A live frame stamped with the buffer's position. */
-export function liveFrame(topic: string, event: string, json: string, seq: number, epoch: string): string {
-  return head(topic, event) + json + ',"seq":' + seq + ',"epoch":"' + epoch + '"}';
+/** A live frame stamped with the buffer's position (a seq without epoch only for foreign publishers). */
+export function liveFrame(topic: string, event: string, json: string, seq: number, epoch: string | undefined): string {
+  return head(topic, event) + json + ',"seq":' + seq + (epoch === undefined ? '}' : ',"epoch":"' + epoch + '"}');
 }
 
 /**

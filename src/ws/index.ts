@@ -1,0 +1,7 @@
+/**
+ * @module gapless-replay/ws
+ * A platform for Node `ws` servers: subscriptions, serialize-once fan-out, backpressure
+ * limits, and replay requests answered by an attached buffer.
+ */
+export { createPlatform, type Platform, type PlatformOptions } from './platform.js';
+export type { WsHooks, HookContext, MessageContext, CloseContext } from './hooks.js';
