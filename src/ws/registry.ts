@@ -1,0 +1,107 @@
+/**
+ * One process-wide home for the shared platform, the current `hooks.ws` module and the replay
+ * buffer the platform serves with.
+ *
+ * It lives on `globalThis`, never in module scope: a SvelteKit app loads this library twice in
+ * every mode (vite.config through Node and the app through Vite SSR in dev; the server bundle and
+ * node_modules in preview and production). Module-scoped state would give `load` and the socket
+ * two different platforms. The shape is versioned so two copies of different versions notice.
+ */
+import { WebSocketServer, type WebSocket } from 'ws';
+import { describe, gaplessError } from '../core/errors.js';
+import type { AnyReplay } from '../core/types.js';
+import type { WsHooks } from './hooks.js';
+import { createPlatform, type Platform } from './platform.js';
+
+const KEY = Symbol.for('gapless-replay');
+const VERSION = 1;
+
+export type AppHooks = WsHooks<WebSocket, Platform>;
+
+interface Registry {
+  readonly version: number;
+  hooks: AppHooks | undefined;
+  replay: AnyReplay | undefined;
+  wss: WebSocketServer | undefined;
+  platform: Platform | undefined;
+  /** The replay the platform was created with (it cannot change afterwards). */
+  platformReplay: AnyReplay | undefined;
+}
+
+/** The registry of this process, created on first use. */
+export function registry(): Registry {
+  const slot = globalThis as typeof globalThis & { [KEY]?: Registry };
+  let reg = slot[KEY];
+  if (reg === undefined) {
+    reg = { version: VERSION, hooks: undefined, replay: undefined, wss: undefined, platform: undefined, platformReplay: undefined };
+    slot[KEY] = reg;
+  } else if (reg.version !== VERSION) {
+    throw gaplessError(
+      'error',
+      'INTERNAL_ERROR',
+      `two incompatible copies of gapless-replay are loaded (registry version ${reg.version} and ${VERSION}); install one version`,
+    );
+  }
+  return reg;
+}
+
+/**
+ * The shared platform: created on first use, so `publish` from a form action works before any
+ * socket or HTTP server exists. Hooks are read at every call, so a reloaded `hooks.ws` applies
+ * to open sockets at once.
+ */
+export function getPlatform(): Platform {
+  const reg = registry();
+  if (reg.platform === undefined) {
+    const wss = new WebSocketServer({ noServer: true });
+    reg.platformReplay = reg.replay;
+    reg.platform = createPlatform(wss, { replay: reg.replay, hooks: () => registry().hooks });
+    reg.wss = wss;
+  }
+  return reg.platform;
+}
+
+/** The `noServer` WebSocketServer behind the shared platform (upgrades are handed to it). */
+export function sharedServer(): WebSocketServer {
+  getPlatform();
+  return registry().wss!;
+}
+
+/** Sets the app's `hooks.ws` module (`open`, `message`, `subscribe`, `close`); the latest call wins. */
+export function registerHooks(hooks: AppHooks): void {
+  if (typeof hooks !== 'object' || hooks === null) {
+    throw gaplessError('type', 'INVALID_ARGUMENT', `registerHooks expects the hooks.ws module (an object), got ${describe(hooks)}`);
+  }
+  registry().hooks = hooks;
+}
+
+/**
+ * Makes the shared platform answer `replay` frames with `replay` and, for a Redis buffer, relay
+ * live frames published on other instances. Call it where the buffer is created, before the
+ * platform is first used. Without it, replay frames reach `hooks.message` (the seed's handler).
+ */
+export function registerReplay(replay: AnyReplay): void {
+  if (typeof (replay as Partial<AnyReplay> | null)?.handle !== 'function') {
+    throw gaplessError('type', 'INVALID_ARGUMENT', `registerReplay expects a buffer from createReplay(), got ${describe(replay)}`);
+  }
+  const reg = registry();
+  reg.replay = replay;
+  if (reg.platform !== undefined && reg.platformReplay !== replay) {
+    // Typical cause: a dev reload re-created the buffer module. The platform keeps its first
+    // buffer; keep buffers on globalThis in dev, or restart the server.
+    console.warn('[gapless-replay] registerReplay after the platform was created: the platform keeps serving its first buffer');
+  }
+}
+
+/** Closes every socket of the shared platform (1001) and forgets it, its hooks and buffer. */
+export async function closePlatform(): Promise<void> {
+  const reg = registry();
+  const { platform, wss } = reg;
+  reg.platform = undefined;
+  reg.wss = undefined;
+  reg.platformReplay = undefined;
+  reg.hooks = undefined;
+  reg.replay = undefined;
+  await platform?.close();
+  wss?.close();
+}
