@@ -1,0 +1,354 @@
+/**
+ * One WebSocket and everything that must survive its reconnects: the topics subscribed
+ * (re-sent as one `subscribe-batch`), the replay stores waiting for answers (resumed with one
+ * `replay-batch`), and the routing of incoming frames to them.
+ */
+import { REPLAY_PREFIX } from '../core/names.js';
+import type { ReqId } from '../protocol/frames.js';
+import { MAX_BATCH_ITEMS } from '../protocol/parse.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { cell, type Readable } from './store.js';
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+/**
+ * A WebSocket constructor: the browser's, the `ws` package's, or a test double. The client
+ * uses `readyState`, `send`, `close` and the `onopen`/`onmessage`/`onclose`/`onerror` properties.
+ */
+export type WebSocketConstructor = new (url: string) => unknown;
+
+export interface ConnectOptions {
+  /** Full WebSocket URL. Default: the page's origin (`ws:`, or `wss:` on https pages) plus `path`. */
+  url?: string;
+  /** Path used when `url` is not given. Default `/ws`. */
+  path?: string;
+  /** WebSocket implementation. Default: `globalThis.WebSocket`, in a browser only. */
+  WebSocket?: WebSocketConstructor;
+  /** Milliseconds to wait for a replay's `end` before asking again. Default 10000. */
+  replayTimeout?: number;
+  /** Reconnect delays (exponential, full jitter). Default `{ base: 500, max: 30000 }`. */
+  backoff?: BackoffOptions;
+}
+
+/** A topic event as stores deliver it. Live events are the parsed frame itself (it also carries `epoch`). */
+export interface LiveEvent<T = unknown> {
+  topic: string;
+  event: string;
+  data: T;
+  seq?: number;
+  epoch?: string;
+}
+
+/** One item of a replay or replay-batch request. */
+export interface ReplayItem {
+  topic: string;
+  since: number;
+  epoch?: string;
+  reqId: ReqId;
+}
+
+/**
+ * What the connection needs from a replay store. @internal
+ */
+export interface ReplayClient {
+  readonly topic: string;
+  /** The socket opened: ask again (through `request`, adding to `batch`) unless there is nothing to ask. */
+  resume(batch: ReplayItem[]): void;
+  /** A frame of the client's current request (`event` is `truncated`, `msg`, `denied` or `end`). */
+  frame(event: unknown, data: Record<string, unknown>): void;
+  /** The socket closed: the outstanding request, if any, will never be answered. */
+  down(): void;
+}
+
+interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number): void;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: (() => void) | null;
+  onerror: (() => void) | null;
+}
+
+export interface Connection {
+  /** `connecting` (also while waiting to reconnect), `open`, or `closed` after `close()` or without a socket (SSR). */
+  readonly status: Readable<ConnectionState>;
+  /**
+   * Sends an app frame (a string as is, anything else as JSON). While the socket is not open
+   * the frame waits for the next open (at most 256 frames). Returns `false` when it was dropped.
+   */
+  send(data: unknown): boolean;
+  /** Drops the socket now and connects again at once, without backoff. */
+  reconnect(): void;
+  /** Closes the socket for good. On the shared connection, a later `connect()` opens a new one. */
+  close(): void;
+  /** @internal */ readonly replayTimeout: number;
+  /** @internal */ readonly backoff: Required<BackoffOptions>;
+  /** @internal Receives the live frames of `topic`; the first listener subscribes on the wire, the last unsubscribes. */
+  listen(topic: string, fn: (frame: LiveEvent) => void): () => void;
+  /** @internal Registers a replay client for resumes. */
+  attach(client: ReplayClient): () => void;
+  /** @internal Issues a request for `client` (sent now, or added to `batch`); returns its reqId. */
+  request(client: ReplayClient, since: number, epoch: string | undefined, batch?: ReplayItem[]): ReqId;
+  /** @internal Forgets a request; later frames carrying its reqId are dropped. */
+  settle(reqId: ReqId): void;
+}
+
+const OPEN = 1;
+const MAX_QUEUED = 256;
+const EMPTY: Record<string, unknown> = Object.freeze({});
+
+function chunks<T>(list: T[], each: (part: T[]) => void): void {
+  for (let i = 0; i < list.length; i += MAX_BATCH_ITEMS) each(list.slice(i, i + MAX_BATCH_ITEMS));
+}
+
+function resolveUrl(options: ConnectOptions): string | undefined {
+  if (options.url !== undefined) return options.url;
+  const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
+  if (loc === undefined) return undefined;
+  return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + (options.path ?? '/ws');
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && value > 0 ? value : fallback;
+}
+
+/** `undefined` when no socket may be opened: no implementation, or a server (SSR) with no explicit one. */
+export function socketImpl(options: ConnectOptions): WebSocketConstructor | undefined {
+  if (options.WebSocket !== undefined) return options.WebSocket;
+  const g = globalThis as { WebSocket?: WebSocketConstructor; document?: unknown };
+  return g.document !== undefined ? g.WebSocket : undefined;
+}
+
+/** A new, independent connection. Opens its socket at once, unless no socket may be opened (SSR). */
+export function createConnection(options: ConnectOptions = {}): Connection {
+  return build(options);
+}
+
+function build(options: ConnectOptions, onClose?: (c: Connection) => void): Connection {
+  const Impl = socketImpl(options);
+  const url = resolveUrl(options);
+  const backoff = { base: positive(options.backoff?.base, 500), max: positive(options.backoff?.max, 30000) };
+  const status = cell<ConnectionState>(Impl && url !== undefined ? 'connecting' : 'closed');
+  const listeners = new Map<string, ((frame: LiveEvent) => void)[]>();
+  const clients = new Set<ReplayClient>();
+  const byReq = new Map<ReqId, ReplayClient>();
+  /** Clients with a request outstanding, per topic, oldest first: where frames without a reqId go. */
+  const waiting = new Map<string, ReplayClient[]>();
+  let queue: string[] = [];
+  let socket: SocketLike | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  let lastReq = 0;
+  let closed = Impl === undefined || url === undefined;
+
+  function setStatus(s: ConnectionState): void {
+    if (status.value !== s) status.set(s);
+  }
+
+  function isOpen(): boolean {
+    return socket !== undefined && socket.readyState === OPEN;
+  }
+
+  function write(frame: unknown): void {
+    socket!.send(JSON.stringify(frame));
+  }
+
+  function open(): void {
+    timer = undefined;
+    if (closed) return;
+    setStatus('connecting');
+    let ws: SocketLike;
+    try {
+      ws = new Impl!(url!) as SocketLike;
+    } catch {
+      lost();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      if (socket !== ws) return;
+      attempt = 0;
+      setStatus('open');
+      // Subscribes first: the server handles one socket's frames in order, so every replay
+      // below is read after its topic's live subscription exists (reference-notes A W1).
+      chunks([...listeners.keys()], (topics) => write({ type: 'subscribe-batch', topics }));
+      const batch: ReplayItem[] = [];
+      for (const c of [...clients]) c.resume(batch);
+      if (batch.length === 1) write({ type: 'replay', ...batch[0] });
+      else chunks(batch, (items) => write({ type: 'replay-batch', items }));
+      const pending = queue;
+      queue = [];
+      for (const text of pending) ws.send(text);
+    };
+    ws.onmessage = (event) => {
+      if (socket === ws && typeof event.data === 'string') dispatch(event.data);
+    };
+    ws.onclose = () => {
+      if (socket === ws) lost();
+    };
+    // `onclose` follows every error; nothing to do here but keep the error from being unhandled.
+    ws.onerror = () => {};
+  }
+
+  function detach(): void {
+    const ws = socket;
+    socket = undefined;
+    if (ws === undefined) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try {
+      ws.close();
+    } catch {
+      // already closing
+    }
+    for (const c of [...clients]) c.down();
+  }
+
+  /** The socket is gone (or never came): tell the stores, then try again after a backoff. */
+  function lost(): void {
+    detach();
+    if (closed) return;
+    setStatus('connecting');
+    timer = setTimeout(open, backoffDelay(attempt++, backoff.base, backoff.max));
+  }
+
+  function dispatch(text: string): void {
+    let frame: LiveEvent;
+    try {
+      frame = JSON.parse(text) as LiveEvent;
+    } catch {
+      return;
+    }
+    const topic = frame?.topic;
+    if (typeof topic !== 'string') return; // acks and error frames: nothing waits for them
+    if (topic.startsWith(REPLAY_PREFIX)) return routeReplay(topic.slice(REPLAY_PREFIX.length), frame);
+    const list = listeners.get(topic);
+    if (list !== undefined) for (let i = 0; i < list.length; i++) list[i]!(frame);
+  }
+
+  function routeReplay(topic: string, frame: LiveEvent): void {
+    const data = frame.data;
+    // Primitive or null data (the Redis seed's `truncated`) reads as an empty object: it can
+    // never throw in a store (reference-notes A W16).
+    const d = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : EMPTY;
+    const reqId = d.reqId;
+    // Seed-compatible servers send no reqId: the oldest outstanding request for the topic takes it.
+    const client = reqId === undefined ? waiting.get(topic)?.[0] : byReq.get(reqId as ReqId);
+    if (client !== undefined && client.topic === topic) client.frame(frame.event, d);
+  }
+
+  function settle(reqId: ReqId): void {
+    const client = byReq.get(reqId);
+    if (client === undefined) return;
+    byReq.delete(reqId);
+    const list = waiting.get(client.topic);
+    if (list === undefined) return;
+    const i = list.indexOf(client);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) waiting.delete(client.topic);
+  }
+
+  const conn: Connection = {
+    status: status.store,
+    replayTimeout: positive(options.replayTimeout, 10000),
+    backoff,
+
+    send(data) {
+      const text = typeof data === 'string' ? data : JSON.stringify(data);
+      if (isOpen()) {
+        socket!.send(text);
+        return true;
+      }
+      if (closed || queue.length >= MAX_QUEUED) return false;
+      queue.push(text);
+      return true;
+    },
+
+    reconnect() {
+      if (closed) return;
+      clearTimeout(timer);
+      detach();
+      attempt = 0;
+      open();
+    },
+
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
+      queue = [];
+      detach();
+      setStatus('closed');
+      onClose?.(conn);
+    },
+
+    listen(topic, fn) {
+      const list = listeners.get(topic);
+      listeners.set(topic, list === undefined ? [fn] : list.concat(fn));
+      if (list === undefined && isOpen()) write({ type: 'subscribe', topic });
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        const rest = listeners.get(topic)!.filter((f) => f !== fn);
+        if (rest.length > 0) {
+          listeners.set(topic, rest);
+          return;
+        }
+        listeners.delete(topic);
+        // Sent at once, in order after the subscribe: a release cannot be overtaken by a queued subscribe (A W21).
+        if (isOpen()) write({ type: 'unsubscribe', topic });
+      };
+    },
+
+    attach(client) {
+      clients.add(client);
+      return () => clients.delete(client);
+    },
+
+    request(client, since, epoch, batch) {
+      const reqId = ++lastReq;
+      byReq.set(reqId, client);
+      const list = waiting.get(client.topic);
+      if (list === undefined) waiting.set(client.topic, [client]);
+      else list.push(client);
+      const item: ReplayItem = epoch === undefined ? { topic: client.topic, since, reqId } : { topic: client.topic, since, epoch, reqId };
+      if (batch !== undefined) batch.push(item);
+      else if (isOpen()) write({ type: 'replay', ...item });
+      return reqId;
+    },
+
+    settle,
+  };
+  if (!closed) open();
+  return conn;
+}
+
+const shared = new Map<string, Connection>();
+let last: Connection | undefined;
+
+/**
+ * The shared connection for a URL (one socket per page). Without a socket implementation
+ * (SSR) it returns an inert connection and keeps nothing.
+ */
+export function connect(options: ConnectOptions = {}): Connection {
+  const url = resolveUrl(options);
+  if (socketImpl(options) === undefined || url === undefined) return createConnection(options);
+  let conn = shared.get(url);
+  if (conn === undefined) {
+    // `close()` frees the slot, so a later `connect()` opens a new connection.
+    conn = build(options, (c) => {
+      if (shared.get(url) === c) shared.delete(url);
+      if (last === c) last = undefined;
+    });
+    shared.set(url, conn);
+  }
+  last = conn;
+  return conn;
+}
+
+/** The connection `on` and `onReplay` use by default: the last shared one, or `connect()` in a browser; none during SSR. */
+export function defaultConnection(): Connection | undefined {
+  if (last !== undefined) return last;
+  return socketImpl({}) !== undefined && resolveUrl({}) !== undefined ? connect() : undefined;
+}

@@ -1,0 +1,245 @@
+/**
+ * `onReplay(topic, { since })`: a store that asks for what it missed since `since`, then hands
+ * over to live with nothing lost, nothing twice and nothing out of order (DESIGN §5).
+ *
+ * The position (`seq`, `epoch`) belongs to the store, not to one activation: a remount resumes
+ * from where the store left off, which is what lets `scan` fold every event exactly once.
+ */
+import { describe, gaplessError } from '../core/errors.js';
+import { isSystemTopic, isValidTopic } from '../core/names.js';
+import { compareSeq, isValidEpoch, isValidSeq, parseSince, type Since } from '../core/position.js';
+import type { ReqId } from '../protocol/frames.js';
+import { backoffDelay } from './backoff.js';
+import { defaultConnection, type Connection, type LiveEvent, type ReplayClient, type ReplayItem } from './connection.js';
+import { cell, withScan, type EventStore, type Readable } from './store.js';
+
+export type ReplayState = 'idle' | 'replaying' | 'live' | 'denied';
+
+export interface ReplayStatus {
+  /** `idle`: no subscriber. `replaying`: waiting for (or retrying) a replay. `live`: caught up. `denied`: the server refused the topic. */
+  state: ReplayState;
+  /** How the last replay ended: `error` while it is being retried (timeout or `end {error}`). */
+  outcome?: 'ok' | 'truncated' | 'error';
+  /** Truncation reason (`evicted`, `reset`, `invalid`), denial code, or error code. */
+  reason?: string;
+  /** Last seq delivered (or the position resumed from). */
+  seq: number;
+  /** Epoch of `seq`; `undefined` until the server names one when `since` was a bare seq. */
+  epoch: string | undefined;
+}
+
+export interface ReplayOptions {
+  /** Where the SSR data stopped: a position `{seq, epoch}` or a bare seq (seed form). */
+  since: Since;
+  /** Connection to use. Default: the shared one (`connect()`); none during SSR. */
+  connection?: Connection;
+}
+
+export interface ReplayStore<T = unknown> extends EventStore<LiveEvent<T>> {
+  readonly status: Readable<ReplayStatus>;
+}
+
+
+export function onReplay<T = unknown>(topic: string, options: ReplayOptions): ReplayStore<T> {
+  if (!isValidTopic(topic) || isSystemTopic(topic)) throw gaplessError('type', 'INVALID_TOPIC', `onReplay topic must be a valid, non-system topic, got ${describe(topic)}`);
+  const start = parseSince(options?.since);
+  if (start === null) {
+    throw gaplessError('type', 'INVALID_ARGUMENT', `onReplay needs since: a safe non-negative integer seq or a position {seq, epoch}, got ${describe(options?.since)}`);
+  }
+  let seq = start.seq;
+  let epoch = start.epoch;
+  let state: ReplayState = 'idle';
+  let outcome: ReplayStatus['outcome'];
+  let reason: string | undefined;
+  let conn: Connection | undefined;
+  let reqId: ReqId | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Live frames that arrived while a replay was outstanding, in arrival order. */
+  let held: LiveEvent[] = [];
+  /** What the current request's frames said before its `end`. */
+  let truncation: string | undefined;
+  let denial: string | undefined;
+  let errors = 0;
+  /** Epochs this store has moved away from: frames still in flight from them are stale, not a new reset. */
+  const retired = new Set<string>();
+  let release: (() => void) | undefined;
+
+  const events = cell<LiveEvent<T> | null>(null, activate);
+  const status = cell<ReplayStatus>(snapshot());
+
+  function snapshot(): ReplayStatus {
+    const s: ReplayStatus = { state, seq, epoch };
+    if (outcome !== undefined) s.outcome = outcome;
+    if (reason !== undefined) s.reason = reason;
+    return s;
+  }
+
+  /** Status objects are built only while someone watches, so live frames cost nothing extra. */
+  function publish(): void {
+    if (status.size > 0) status.set(snapshot());
+  }
+
+  function emit(event: LiveEvent): void {
+    events.set(event as LiveEvent<T>);
+  }
+
+  function synthetic(event: 'truncated' | 'denied'): void {
+    emit({ topic, event, data: null, seq });
+  }
+
+  /** Forgets the outstanding request and its timer; frames still in flight for it are dropped. */
+  function drop(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    if (reqId !== undefined) conn?.settle(reqId);
+    reqId = undefined;
+  }
+
+  /** Sends (or adds to `batch`) a request from the current position, with a fresh reqId. */
+  function ask(batch?: ReplayItem[]): void {
+    drop();
+    if (conn === undefined) return;
+    state = 'replaying';
+    truncation = denial = undefined;
+    reqId = conn.request(client, seq, epoch, batch);
+    timer = setTimeout(timedOut, conn.replayTimeout);
+    publish();
+  }
+
+  function timedOut(): void {
+    outcome = 'error';
+    reason = 'TIMEOUT';
+    ask();
+  }
+
+  function retry(): void {
+    const b = conn!.backoff;
+    timer = setTimeout(ask, backoffDelay(errors++, b.base, b.max));
+  }
+
+  const client: ReplayClient = {
+    topic,
+    resume(batch) {
+      if (state === 'replaying' || state === 'live') ask(batch);
+    },
+    down() {
+      drop();
+    },
+    frame(event, d) {
+      if (event === 'msg') {
+        const s = d.seq;
+        // At most once per seq: a retried or overlapping request never delivers twice.
+        if (!isValidSeq(s) || s <= seq) return;
+        seq = s;
+        emit({ topic, event: String(d.event), data: d.data === undefined ? null : d.data, seq: s });
+      } else if (event === 'truncated') {
+        truncation = typeof d.reason === 'string' ? d.reason : 'evicted';
+      } else if (event === 'denied') {
+        denial = typeof d.code === 'string' ? d.code : 'FORBIDDEN';
+      } else if (event === 'end') {
+        end(d);
+      }
+    },
+  };
+
+  function end(d: Record<string, unknown>): void {
+    drop();
+    if (denial !== undefined || d.denied === true) {
+      state = 'denied';
+      outcome = undefined;
+      reason = denial ?? 'FORBIDDEN';
+      held = [];
+      // Stop the live subscription too: the server refuses it, and it would only hold a slot.
+      release?.();
+      release = undefined;
+      publish();
+      synthetic('denied');
+      return;
+    }
+    if (typeof d.error === 'string') {
+      outcome = 'error';
+      reason = d.error;
+      publish();
+      retry();
+      return;
+    }
+    errors = 0;
+    const truncated = truncation !== undefined || d.truncated === true;
+    const newEpoch = isValidEpoch(d.epoch) ? d.epoch : epoch;
+    if (truncated && truncation === undefined) truncation = epoch !== undefined && newEpoch !== epoch ? 'reset' : 'evicted';
+    // A truncated answer names the position to continue from (after a reset it can be lower than ours).
+    if (isValidSeq(d.seq) && (truncated || d.seq > seq)) seq = d.seq;
+    if (epoch !== undefined && newEpoch !== epoch) retired.add(epoch);
+    epoch = newEpoch;
+    state = 'live';
+    outcome = truncated ? 'truncated' : 'ok';
+    reason = truncation;
+    publish();
+    if (truncated) synthetic('truncated');
+    const list = held;
+    held = [];
+    for (let i = 0; i < list.length; i++) live(list[i]!);
+  }
+
+  /** One live frame: the hot path. Allocates nothing; the frame object itself is the event. */
+  function live(frame: LiveEvent): void {
+    if (state === 'replaying') {
+      held.push(frame);
+      return;
+    }
+    if (state !== 'live') return;
+    const e = frame.epoch;
+    const s = frame.seq;
+    // No epoch: the seq is not the buffer's, so it can neither be checked nor advance the position.
+    if (!isValidEpoch(e) || !isValidSeq(s)) return emit(frame);
+    if (epoch === undefined) epoch = e;
+    if (e !== epoch) {
+      if (retired.has(e)) return;
+      // The counter was reset: ask from our position; the server answers `truncated` (reset).
+      held.push(frame);
+      return ask();
+    }
+    const rel = compareSeq(seq, s);
+    if (rel === 'old') return;
+    if (rel === 'gap') {
+      held.push(frame);
+      return ask();
+    }
+    seq = s;
+    publish();
+    emit(frame);
+  }
+
+  function activate(): () => void {
+    conn = options.connection ?? defaultConnection();
+    if (conn === undefined) return () => {}; // SSR: no socket, the store keeps its initial value
+    // Subscribe before asking: the server then reads the replay after the live subscription exists.
+    const unlisten = conn.listen(topic, live);
+    const detach = conn.attach(client);
+    release = unlisten;
+    errors = 0;
+    ask();
+    return () => {
+      drop();
+      detach();
+      release?.();
+      release = undefined;
+      held = [];
+      conn = undefined;
+      state = 'idle';
+      events.value = null;
+      publish();
+    };
+  }
+
+  return {
+    ...withScan(events.store),
+    status: {
+      subscribe(run) {
+        if (status.size === 0) status.value = snapshot();
+        return status.store.subscribe(run);
+      },
+    },
+  };
+}
+
