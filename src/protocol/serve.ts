@@ -4,6 +4,7 @@
  */
 import type { TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
+import { describe, gaplessError } from '../core/errors.js';
 import { isValidSeq } from '../core/position.js';
 import type { ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { deniedFrame, endFrame, errorFrame, msgFrame, replayHead, reqIdField, truncatedFrame, type ReqId } from './frames.js';
@@ -111,6 +112,9 @@ export function serveReplay(
   platform: ReplayPlatform,
   rawReqId: unknown,
 ): Promise<void> {
+  if (typeof (platform as ReplayPlatform | null)?.send !== 'function' && typeof (platform as ReplayPlatform | null)?.sendText !== 'function') {
+    return Promise.reject(gaplessError('type', 'INVALID_ARGUMENT', `platform must be an object with a send method, got ${describe(platform)}`));
+  }
   const reqId = normalizeReqId(rawReqId);
   if (!isValidTopic(topic)) {
     sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));

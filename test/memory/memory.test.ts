@@ -179,3 +179,34 @@ describe('serialize once', () => {
     expect(p.take()).toHaveLength(10);
   });
 });
+
+describe('SSR handoff', () => {
+  it('replays a message published between the position read and the data load (W5)', async () => {
+    const replay = createReplay();
+    const p = new RecordingPlatform();
+    const db: string[] = [];
+    const publish = (text: string) => {
+      db.push(text);
+      replay.publish(p, 'chat', 'created', text);
+    };
+    publish('before');
+    // load(): position first, then the data; a publish lands in between.
+    const position = replay.position('chat');
+    publish('during load');
+    const messages = [...db];
+    publish('after load');
+    await replay.replay('ws', 'chat', position, p, 'r');
+    const replayed = p.take().filter((f) => f.event === 'msg').map((f) => (f.data as { data: string }).data);
+    expect(replayed).toEqual(['during load', 'after load']);
+    // The reducer dedupes: the page ends with every message exactly once.
+    const final = replayed.reduce((list, text) => (list.includes(text) ? list : [...list, text]), messages);
+    expect(final).toEqual(['before', 'during load', 'after load']);
+  });
+
+  it('rejects (never throws) a replay given no usable platform', async () => {
+    const replay = createReplay();
+    const result = replay.replay('ws', 'chat', 0, undefined as never);
+    await expect(result).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(replay.handle('ws', { type: 'replay', topic: 'chat', since: 0 }, null as never)).toBe(true);
+  });
+});
