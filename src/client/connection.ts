@@ -220,7 +220,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       return;
     }
     const topic = frame?.topic;
-    if (typeof topic !== 'string') return; // acks and error frames: nothing waits for them
+    // Acks (`subscribed`, `subscribe-denied`) and `error` frames carry `type`; envelopes never do.
+    if (typeof topic !== 'string' || (frame as { type?: unknown }).type !== undefined) return;
     if (topic.startsWith(REPLAY_PREFIX)) return routeReplay(topic.slice(REPLAY_PREFIX.length), frame);
     const list = listeners.get(topic);
     if (list !== undefined) for (let i = 0; i < list.length; i++) list[i]!(frame);
