@@ -1,0 +1,65 @@
+--[[
+  publish-2.lua: append one entry to a topic, assigning the next seq, in one atomic step.
+
+  The stream is the counter: entries get the ID 0-<seq>, and XADD's `0-*` form makes Redis
+  assign seq = last + 1 (a stream remembers its last ID after trimming, and MAXLEN >= 1 always
+  keeps the newest entry). The epoch key names the life of that counter; a stream that comes
+  back from nothing (first publish, TTL expiry, eviction, FLUSHALL, restart without
+  persistence) starts a new epoch, unless a reader fixed a pending one for it first.
+
+  KEYS[1]  stream   <prefix>{<topic>}:s   entries: ID 0-<seq>, fields <event> <json> i <publish id>
+  KEYS[2]  epoch    <prefix>{<topic>}:e   the epoch, or `~<epoch>` while pending (no entries yet)
+  ARGV[1]  event name
+  ARGV[2]  payload JSON
+  ARGV[3]  size: most entries kept
+  ARGV[4]  ttl in seconds, 0 = none (refreshes every key of the topic together)
+  ARGV[5]  publish id, unique per publish call
+  ARGV[6]  flags: byte 1 `0` = first send, `1` = this publish may already have run (a resend);
+                  byte 2 `P` = PUBLISH, `S` = SPUBLISH (Cluster), `-` = no fan-out
+  Fan-out message on channel <prefix>{<topic>}:c : <seq> \n <epoch> \n <event> \n <json>
+  Returns  {seq, epoch, duplicate}  duplicate = 1 when an earlier run of this publish was found
+]]
+local stream, ekey = KEYS[1], KEYS[2]
+local size = ARGV[3]
+local epoch = redis.call('GET', ekey)
+
+-- A resent publish whose first run was applied returns that run's seq instead of appending again.
+if string.byte(ARGV[6], 1) == 49 and epoch then
+  local rows = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', size)
+  for i = 1, #rows do
+    if rows[i][2][4] == ARGV[5] then
+      if string.byte(epoch, 1) == 126 then epoch = string.sub(epoch, 2) end
+      return {tonumber(string.sub(rows[i][1], 3)), epoch, 1}
+    end
+  end
+end
+
+--- @include "newEpoch"
+
+local id = redis.call('XADD', stream, 'MAXLEN', size, '0-*', ARGV[1], ARGV[2], 'i', ARGV[5])
+local seq = tonumber(string.sub(id, 3))
+if not epoch then
+  epoch = newEpoch()
+  redis.call('SET', ekey, epoch)
+elseif string.byte(epoch, 1) == 126 then
+  -- The epoch a reader fixed before the first publish: keep it, without its pending TTL.
+  epoch = string.sub(epoch, 2)
+  redis.call('SET', ekey, epoch)
+elseif seq == 1 then
+  -- The stream vanished but its epoch key did not (eviction): a new life needs a new epoch.
+  epoch = newEpoch()
+  redis.call('SET', ekey, epoch)
+end
+
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  redis.call('EXPIRE', stream, ttl)
+  redis.call('EXPIRE', ekey, ttl)
+end
+
+local fanout = string.byte(ARGV[6], 2)
+if fanout ~= 45 then
+  local channel = string.sub(stream, 1, -2) .. 'c'
+  redis.call(fanout == 83 and 'SPUBLISH' or 'PUBLISH', channel, seq .. '\n' .. epoch .. '\n' .. ARGV[1] .. '\n' .. ARGV[2])
+end
+return {seq, epoch, 0}
