@@ -3,8 +3,12 @@
 // adapter-node's own server is reused, so PORT, HOST, ORIGIN, SHUTDOWN_TIMEOUT... still apply.
 // Over plain http set ORIGIN (ORIGIN=http://localhost:3000), or form actions get 403.
 import { server } from './build/index.js';
-// In your app: import { attach } from 'gapless-replay/ws';
-import { attach } from '../dist/ws/index.js';
+// In your app: import { attach, closePlatform } from 'gapless-replay/ws';
+import { attach, closePlatform } from '../dist/ws/index.js';
 
 // hooks.server.ts (bundled in ./build) registered the hooks.ws module during the import above.
 attach(server.server, { path: '/ws' });
+
+// On SIGTERM/SIGINT adapter-node stops listening and waits for open connections to end; open
+// WebSockets would hold it until SHUTDOWN_TIMEOUT. Close them (1001: clients reconnect).
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => void closePlatform());

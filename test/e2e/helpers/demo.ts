@@ -1,0 +1,107 @@
+/** Building and running the demo app for the browser tests, and talking to it over HTTP. */
+import { fileURLToPath } from 'node:url';
+import { run, start, waitFor, type Proc } from './process.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const DEMO = `${ROOT}demo`;
+const BIN = `${ROOT}node_modules/.bin`;
+
+export interface Message {
+  id: string;
+  author: string;
+  text: string;
+}
+
+/** Compiles the library to dist/ (the demo imports it from there). */
+export async function buildLibrary(): Promise<void> {
+  await run(`${BIN}/tsc`, ['-p', 'tsconfig.build.json'], { cwd: ROOT, timeoutMs: 120_000 });
+}
+
+/** The adapter-node production build of the demo (demo/build). */
+export async function buildDemo(): Promise<void> {
+  await run(`${BIN}/vite`, ['build', '--logLevel', 'warn'], { cwd: DEMO, timeoutMs: 180_000 });
+}
+
+export interface DemoServer {
+  readonly base: string;
+  readonly proc: Proc;
+  /** The server's list of messages (what every page must end up showing). */
+  list(): Promise<Message[]>;
+  /** Posts one message through the page's form action, as a browser form would. */
+  post(text: string, author?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function client(base: string, proc: Proc): DemoServer {
+  return {
+    base,
+    proc,
+    async list() {
+      const res = await fetch(`${base}/messages.json`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`GET /messages.json: ${res.status}`);
+      return ((await res.json()) as { messages: Message[] }).messages;
+    },
+    async post(text, author = 'bot') {
+      const res = await fetch(`${base}/?/send`, {
+        method: 'POST',
+        // The Origin a browser on this page sends: SvelteKit refuses cross-site form posts.
+        headers: { origin: base, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ author, text }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const body = await res.text();
+      if (!res.ok || !body.includes('"success"')) throw new Error(`POST ?/send: ${res.status} ${body.slice(0, 200)}`);
+    },
+    stop: () => proc.stop(),
+  };
+}
+
+async function ready(server: DemoServer, timeoutMs: number): Promise<DemoServer> {
+  try {
+    await waitFor(`${server.base} to answer`, async () => {
+      if (server.proc.child.exitCode !== null) throw new Error('server exited');
+      return (await server.list()) ? true : undefined;
+    }, timeoutMs, 200);
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${String(error)}\n${server.proc.output().slice(-4000)}`);
+  }
+  return server;
+}
+
+/** `vite dev` of the demo: the Vite plugin serves /ws and loads src/hooks.ws.ts. */
+export async function startDev(port: number, env: Record<string, string> = {}): Promise<DemoServer> {
+  const proc = start(`${BIN}/vite`, ['dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: DEMO, env });
+  return ready(client(`http://127.0.0.1:${port}`, proc), 90_000);
+}
+
+/** `node server.js` on the production build: adapter-node plus attach() for /ws. */
+export async function startProd(port: number, env: Record<string, string> = {}): Promise<DemoServer> {
+  const base = `http://127.0.0.1:${port}`;
+  const proc = start(process.execPath, ['server.js'], { cwd: DEMO, env: { PORT: String(port), HOST: '127.0.0.1', ORIGIN: base, ...env } });
+  return ready(client(base, proc), 30_000);
+}
+
+export interface Publisher {
+  /** Stops posting; resolves with the number of messages posted. */
+  stop(): Promise<number>;
+}
+
+/** Posts `prefix-1`, `prefix-2`, ... one after the other, every `everyMs`, until stopped. */
+export function startPublisher(server: DemoServer, prefix: string, everyMs: number): Publisher {
+  let running = true;
+  let count = 0;
+  const loop = (async () => {
+    while (running) {
+      await server.post(`${prefix}-${++count}`);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return count;
+    },
+  };
+}
