@@ -97,7 +97,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       assertPlatform(platform);
       const json = serializeData(data);
       const keys = topicKeys(prefix, topic);
-      const id = writer + (++published).toString(36);
+      const id = writer + '.' + (++published).toString(36);
       // Byte 1 tells the script whether this publish may already have run. ioredis copies the
       // arguments into the socket when it writes a command, and writes it in this tick (or in an
       // earlier-scheduled setImmediate with auto-pipelining). Anything it sends after that is a

@@ -13,7 +13,7 @@
   ARGV[2]  payload JSON
   ARGV[3]  size: most entries kept
   ARGV[4]  ttl in seconds, 0 = none (refreshes every key of the topic together)
-  ARGV[5]  publish id, unique per publish call
+  ARGV[5]  publish id, unique per publish call: <writer>.<counter in base 36>
   ARGV[6]  flags: byte 1 `0` = first send, `1` = this publish may already have run (a resend);
                   byte 2 `P` = PUBLISH, `S` = SPUBLISH (Cluster), `-` = no fan-out
   Fan-out message on channel <prefix>{<topic>}:c : <seq> \n <epoch> \n <event> \n <json>
@@ -23,14 +23,33 @@ local stream, ekey = KEYS[1], KEYS[2]
 local size = ARGV[3]
 local epoch = redis.call('GET', ekey)
 
--- A resent publish whose first run was applied returns that run's seq instead of appending again.
+-- A publish that may have run before (a resend) looks for its first run before appending again.
+-- Publish ids are <writer>.<counter in base 36>, and one writer's publishes to a topic run in the
+-- order it sent them: scanning back from the newest entry, an entry of the same writer with a
+-- smaller counter means this publish never ran. So a resend reads back only to the writer's
+-- previous entry (at most `size` entries, in pages).
 if string.byte(ARGV[6], 1) == 49 and epoch then
-  local rows = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', size)
-  for i = 1, #rows do
-    if rows[i][2][4] == ARGV[5] then
-      if string.byte(epoch, 1) == 126 then epoch = string.sub(epoch, 2) end
-      return {tonumber(string.sub(rows[i][1], 3)), epoch, 1}
+  local me = ARGV[5]
+  local dot = string.find(me, '.', 1, true)
+  local writer = string.sub(me, 1, dot)
+  local counter = tonumber(string.sub(me, dot + 1), 36)
+  local upper, left = '+', tonumber(size)
+  while left > 0 do
+    local rows = redis.call('XREVRANGE', stream, upper, '-', 'COUNT', math.min(left, 32))
+    if #rows == 0 then break end
+    for i = 1, #rows do
+      local other = rows[i][2][4]
+      if other == me then
+        if string.byte(epoch, 1) == 126 then epoch = string.sub(epoch, 2) end
+        return {tonumber(string.sub(rows[i][1], 3)), epoch, 1}
+      end
+      if other and string.sub(other, 1, dot) == writer and tonumber(string.sub(other, dot + 1), 36) < counter then
+        left = 0
+        break
+      end
     end
+    left = left - #rows
+    upper = '(' .. rows[#rows][1]
   end
 end
 

@@ -1,0 +1,361 @@
+/**
+ * Redis-only behaviour of `gapless-replay/redis` on a real standalone redis-server: round trips,
+ * concurrent writers, every way a counter can be lost, outages and resends.
+ */
+import { execFile } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createReplay } from '../../src/redis/index.js';
+import { topicKeys } from '../../src/redis/keys.js';
+import { RecordingPlatform } from '../helpers/recording-platform.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+
+let server: RedisServer;
+let redis: Redis;
+const extra: Redis[] = [];
+let n = 0;
+const prefix = () => `t${++n}:`;
+
+function client(port = server.port, options: ConstructorParameters<typeof Redis>[2] = {}): Redis {
+  const c = new Redis(port, '127.0.0.1', options);
+  c.on('error', () => {});
+  extra.push(c);
+  return c;
+}
+
+function replayFrames(platform: RecordingPlatform, ws = 'ws') {
+  return platform.take(ws).map((f) => ({ event: f.event, data: f.data }));
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.port, '127.0.0.1');
+});
+
+afterEach(() => {
+  for (const c of extra.splice(0)) c.disconnect();
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.destroy();
+});
+
+describe('scripts', () => {
+  it('the generated scripts module matches the .lua sources', async () => {
+    await expect(promisify(execFile)('node', ['scripts/gen-lua.mjs', '--check'])).resolves.toBeDefined();
+  });
+
+  it('loads the scripts after SCRIPT FLUSH (NOSCRIPT falls back to EVAL once)', async () => {
+    const replay = createReplay(redis, { prefix: prefix() });
+    const platform = new RecordingPlatform();
+    await replay.publish(platform, 'chat', 'e', 1);
+    await redis.script('FLUSH');
+    expect(await replay.publish(platform, 'chat', 'e', 2)).toBe(2);
+    await redis.script('FLUSH');
+    expect(await replay.seq('chat')).toBe(2);
+    await redis.script('FLUSH');
+    expect(Object.values(await replay.positions(['chat', 'b'])).map((p) => p.seq)).toEqual([2, 0]);
+  });
+});
+
+describe('options', () => {
+  it.each([
+    [{ prefix: 'a{b' }, 'prefix must be a string without'],
+    [{ prefix: 'a}' }, 'prefix must be a string without'],
+    [{ prefix: 5 }, 'prefix must be a string without'],
+    [{ size: 0 }, 'size must be a positive integer, got 0'],
+    [{ ttl: -1 }, 'ttl must be a non-negative integer, got -1'],
+    [{ ttl: 1.5 }, 'ttl must be a non-negative integer, got 1.5'],
+    [{ timeout: 0 }, 'timeout must be a positive integer, got 0'],
+  ])('rejects %o at construction, naming the option', (options, message) => {
+    expect(() => createReplay(redis, options as never)).toThrow(message);
+    expect(() => createReplay(redis, options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+
+  it('rejects something that is not an ioredis client', () => {
+    expect(() => createReplay({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('round trips', () => {
+  /** Commands the server received from clients (not those run inside scripts) while `fn` ran. */
+  async function clientCommands(fn: () => Promise<unknown>): Promise<string[]> {
+    const monitor = await redis.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua')) seen.push(args[0]!.toLowerCase());
+    });
+    await fn();
+    await redis.ping('mark');
+    await expect.poll(() => seen.includes('ping')).toBe(true);
+    monitor.disconnect();
+    return seen.filter((c) => c !== 'ping');
+  }
+
+  it('publish is one EVALSHA, replay one, positions of 3 topics one pipelined write', async () => {
+    const replay = createReplay(client(), { prefix: prefix() });
+    const platform = new RecordingPlatform();
+    await replay.publish(platform, 'chat', 'e', 0); // scripts loaded
+    expect(await clientCommands(() => replay.publish(platform, 'chat', 'e', 1))).toEqual(['evalsha']);
+    expect(await clientCommands(() => replay.replay('ws', 'chat', 0, platform, 'r'))).toEqual(['evalsha']);
+    expect(await clientCommands(() => replay.positions(['chat', 'a', 'b']))).toEqual(['evalsha', 'evalsha', 'evalsha']);
+  });
+
+  it('stores each payload once, as the stream entry, and nothing else per entry', async () => {
+    const p = prefix();
+    const replay = createReplay(redis, { prefix: p });
+    const platform = new RecordingPlatform();
+    await replay.publish(platform, 'chat', 'created', { text: 'hi' });
+    expect((await redis.keys(`${p}*`)).sort()).toEqual([topicKeys(p, 'chat').epoch, topicKeys(p, 'chat').stream]);
+    const [[id, fields]] = (await redis.xrange(topicKeys(p, 'chat').stream, '-', '+')) as [string, string[]][];
+    expect(id).toBe('0-1');
+    expect(fields.slice(0, 3)).toEqual(['created', '{"text":"hi"}', 'i']);
+  });
+});
+
+describe('concurrent writers', () => {
+  it('two buffers on one Redis publishing thousands of interleaved messages give one gap-free sequence', async () => {
+    const p = prefix();
+    const a = createReplay(client(), { prefix: p, size: 5000 });
+    const b = createReplay(client(), { prefix: p, size: 5000 });
+    const platform = new RecordingPlatform();
+    const per = 1500;
+    const seqs = await Promise.all(
+      Array.from({ length: per * 2 }, (_, i) => (i % 2 === 0 ? a : b).publish(platform, 'hot', 'e', { from: i % 2 === 0 ? 'a' : 'b', i })),
+    );
+    expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: per * 2 }, (_, i) => i + 1));
+    const entries = await a.since('hot', 0);
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: per * 2 }, (_, i) => i + 1));
+    // Every publish is there exactly once, under the seq its publish call returned.
+    const bySeq = new Map(entries.map((e) => [e.seq, (e.data as { i: number }).i]));
+    seqs.forEach((seq, i) => expect(bySeq.get(seq)).toBe(i));
+    expect((await a.position('hot')).epoch).toBe((await b.position('hot')).epoch);
+  });
+});
+
+describe('counter loss is a reset, never a silent replay', () => {
+  async function lifeOf(p: string, options: { ttl?: number } = {}) {
+    const replay = createReplay(redis, { prefix: p, ...options });
+    const platform = new RecordingPlatform();
+    for (let i = 1; i <= 3; i++) await replay.publish(platform, 'chat', 'e', i);
+    const position = await replay.position('chat');
+    return { replay, platform, position };
+  }
+
+  function expectReset(frames: { event: unknown; data: unknown }[], oldEpoch: string) {
+    expect(frames.map((f) => f.event)).toEqual(['truncated', 'end']);
+    expect(frames[0]!.data).toMatchObject({ reason: 'reset' });
+    expect((frames[1]!.data as { epoch: string }).epoch).not.toBe(oldEpoch);
+  }
+
+  it('TTL expiry takes every key of the topic together and starts a new epoch', async () => {
+    const p = prefix();
+    const { replay, platform, position } = await lifeOf(p, { ttl: 1 });
+    const keys = topicKeys(p, 'chat');
+    const [ttlStream, ttlEpoch] = [await redis.pttl(keys.stream), await redis.pttl(keys.epoch)];
+    expect(ttlStream).toBeGreaterThan(0);
+    expect(Math.abs(ttlStream - ttlEpoch)).toBeLessThan(50);
+    await expect.poll(() => redis.exists(keys.stream, keys.epoch), { timeout: 3000, interval: 100 }).toBe(0);
+    await replay.replay('ws', 'chat', position, platform, 'r');
+    expectReset(replayFrames(platform), position.epoch);
+    expect(await replay.publish(platform, 'chat', 'e', 'again')).toBe(1);
+  });
+
+  it('a later publish refreshes the TTL of every key of the topic', async () => {
+    const p = prefix();
+    const { replay, platform } = await lifeOf(p, { ttl: 100 });
+    const keys = topicKeys(p, 'chat');
+    await redis.expire(keys.stream, 5);
+    await redis.expire(keys.epoch, 5);
+    await replay.publish(platform, 'chat', 'e', 4);
+    expect(await redis.ttl(keys.stream)).toBeGreaterThan(90);
+    expect(await redis.ttl(keys.epoch)).toBeGreaterThan(90);
+  });
+
+  it('an evicted stream (epoch key left behind) starts a new epoch on read and on publish', async () => {
+    const p = prefix();
+    const { replay, platform, position } = await lifeOf(p);
+    await redis.del(topicKeys(p, 'chat').stream);
+    await replay.replay('ws', 'chat', position, platform, 'r');
+    expectReset(replayFrames(platform), position.epoch);
+    const readEpoch = (await replay.position('chat')).epoch;
+    expect(await replay.publish(platform, 'chat', 'e', 'new')).toBe(1);
+    // The pending epoch the read fixed is the one the new life keeps.
+    expect(await replay.position('chat')).toEqual({ seq: 1, epoch: readEpoch });
+
+    const second = await lifeOf(prefix());
+    await redis.del(topicKeys(`t${n}:`, 'chat').stream);
+    expect(await second.replay.publish(second.platform, 'chat', 'e', 'x')).toBe(1);
+    expect((await second.replay.position('chat')).epoch).not.toBe(second.position.epoch);
+  });
+
+  it('an evicted epoch key (stream left behind) gives the counter a new epoch', async () => {
+    const p = prefix();
+    const { replay, platform, position } = await lifeOf(p);
+    await redis.del(topicKeys(p, 'chat').epoch);
+    await replay.replay('ws', 'chat', { seq: 2, epoch: position.epoch }, platform, 'r');
+    const frames = replayFrames(platform);
+    expectReset(frames, position.epoch);
+    expect(frames[1]!.data).toMatchObject({ seq: 3 });
+    expect(await replay.publish(platform, 'chat', 'e', 4)).toBe(4);
+  });
+
+  it('FLUSHALL is a reset for a client holding a position', async () => {
+    const { replay, platform, position } = await lifeOf(prefix());
+    await redis.flushall();
+    await replay.publish(platform, 'chat', 'e', 'after');
+    await replay.replay('ws', 'chat', position, platform, 'r');
+    expectReset(replayFrames(platform), position.epoch);
+  });
+});
+
+describe('restart', () => {
+  it('without persistence: every topic starts a new epoch and old positions are reset', async () => {
+    const own = await startRedis();
+    const c = client(own.port);
+    try {
+      const replay = createReplay(c, { prefix: 'r:' });
+      const platform = new RecordingPlatform();
+      for (let i = 1; i <= 3; i++) await replay.publish(platform, 'chat', 'e', i);
+      const before = await replay.position('chat');
+      await own.stop();
+      await own.start();
+      await replay.replay('ws', 'chat', before, platform, 'r');
+      const frames = replayFrames(platform);
+      expect(frames.map((f) => f.event)).toEqual(['truncated', 'end']);
+      expect(frames[0]!.data).toMatchObject({ reason: 'reset', seq: 0 });
+      expect(await replay.publish(platform, 'chat', 'e', 'x')).toBe(1);
+      expect((await replay.position('chat')).epoch).not.toBe(before.epoch);
+    } finally {
+      await own.destroy();
+    }
+  });
+
+  it('with AOF: the epoch and entries survive and a client resumes without truncation', async () => {
+    const own = await startRedis({ aof: true });
+    const c = client(own.port);
+    try {
+      const replay = createReplay(c, { prefix: 'r:' });
+      const platform = new RecordingPlatform();
+      for (let i = 1; i <= 3; i++) await replay.publish(platform, 'chat', 'e', i);
+      const at1 = { seq: 1, epoch: (await replay.position('chat')).epoch };
+      await own.stop();
+      await own.start();
+      await replay.replay('ws', 'chat', at1, platform, 'r');
+      expect(replayFrames(platform)).toEqual([
+        { event: 'msg', data: { reqId: 'r', seq: 2, event: 'e', data: 2 } },
+        { event: 'msg', data: { reqId: 'r', seq: 3, event: 'e', data: 3 } },
+        { event: 'end', data: { reqId: 'r', seq: 3, epoch: at1.epoch } },
+      ]);
+      expect(await replay.publish(platform, 'chat', 'e', 4)).toBe(4);
+    } finally {
+      await own.destroy();
+    }
+  });
+});
+
+describe('failure', () => {
+  it('with Redis stopped, publish rejects and replay ends with error within the timeout; both recover', async () => {
+    const own = await startRedis();
+    const c = client(own.port, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    try {
+      const replay = createReplay(c, { prefix: 'f:', timeout: 300 });
+      const platform = new RecordingPlatform();
+      await replay.publish(platform, 'chat', 'e', 1);
+      const { epoch } = await replay.position('chat');
+      await own.stop();
+
+      let started = Date.now();
+      await expect(replay.publish(platform, 'chat', 'e', 2)).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(Date.now() - started).toBeLessThan(1000);
+
+      started = Date.now();
+      await expect(replay.replay('ws', 'chat', { seq: 1, epoch }, platform, 'r')).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(replayFrames(platform)).toEqual([{ event: 'end', data: { reqId: 'r', error: 'TIMEOUT' } }]);
+
+      // handle() never rejects: the same failure is answered and logged.
+      expect(replay.handle('ws', { type: 'replay', topic: 'chat', since: 0, reqId: 'h' }, platform)).toBe(true);
+      await expect.poll(() => platform.sent.get('ws')?.length ?? 0, { timeout: 2000 }).toBe(1);
+      expect(replayFrames(platform)).toEqual([{ event: 'end', data: { reqId: 'h', error: 'TIMEOUT' } }]);
+
+      await own.start();
+      await expect.poll(() => c.status, { timeout: 5000 }).toBe('ready');
+      const seq = await replay.publish(platform, 'chat', 'e', 3);
+      // No persistence: the restarted server is a new life; the timed-out publish may have been
+      // applied after the restart (its outcome was unknown), but never twice.
+      const entries = await replay.since('chat', 0);
+      expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+      expect(new Set(entries.map((e) => JSON.stringify(e.data))).size).toBe(entries.length);
+    } finally {
+      await own.destroy();
+    }
+  });
+
+  it('a publish whose reply was lost is resent by ioredis and applied once', async () => {
+    // A proxy that, when armed, forwards commands to Redis but swallows its replies and then
+    // cuts the connection: the publish ran, the client never heard, ioredis resends it.
+    let armed = false;
+    const sockets = new Set<Socket>();
+    const proxy: Server = createServer((downstream) => {
+      const upstream = connect(server.port, '127.0.0.1');
+      let swallowing = false;
+      sockets.add(downstream).add(upstream);
+      downstream.on('data', (chunk) => {
+        upstream.write(chunk);
+        if (armed) {
+          armed = false;
+          swallowing = true;
+          setTimeout(() => downstream.destroy(), 100);
+        }
+      });
+      upstream.on('data', (chunk) => {
+        if (!downstream.destroyed && !swallowing) downstream.write(chunk);
+      });
+      downstream.on('close', () => upstream.destroy());
+      upstream.on('close', () => downstream.destroy());
+      downstream.on('error', () => {});
+      upstream.on('error', () => {});
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const c = client(port, { retryStrategy: () => 20 });
+    try {
+      const replay = createReplay(c, { prefix: prefix() });
+      const platform = new RecordingPlatform();
+      await replay.publish(platform, 'chat', 'e', 1);
+      const swallowed = new Promise<void>((resolve) => {
+        armed = true;
+        // Replies are dropped until the connection is cut.
+        c.once('close', () => resolve());
+      });
+      const pending = replay.publish(platform, 'chat', 'e', 2);
+      await swallowed;
+      expect(await pending).toBe(2);
+      expect(await replay.publish(platform, 'chat', 'e', 3)).toBe(3);
+      expect((await replay.since('chat', 0)).map((e) => e.data)).toEqual([1, 2, 3]);
+      expect(platform.live.map((f) => f.seq)).toEqual([1, 2, 3]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+});
+
+describe('clear', () => {
+  it('removes only keys under the prefix, with glob characters in the prefix taken literally', async () => {
+    const p = `g*[x]?${++n}:`;
+    const replay = createReplay(redis, { prefix: p });
+    const platform = new RecordingPlatform();
+    for (let i = 0; i < 50; i++) await replay.publish(platform, `topic${i}`, 'e', i);
+    await redis.set(`g-other${n}:keep`, '1');
+    await redis.set(`gx[x]a${n}:keep`, '1');
+    await replay.clear();
+    expect(await redis.keys(`${p.replace(/[*?[\]]/g, '\\$&')}*`)).toEqual([]);
+    expect(await redis.get(`g-other${n}:keep`)).toBe('1');
+    expect(await redis.get(`gx[x]a${n}:keep`)).toBe('1');
+  });
+});
