@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
@@ -18,8 +18,8 @@ const extra: Redis[] = [];
 let n = 0;
 const prefix = () => `t${++n}:`;
 
-function client(port = server.port, options: ConstructorParameters<typeof Redis>[2] = {}): Redis {
-  const c = new Redis(port, '127.0.0.1', options);
+function client(port = server.port, options: RedisOptions = {}): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', ...options });
   c.on('error', () => {});
   extra.push(c);
   return c;
@@ -110,7 +110,7 @@ describe('round trips', () => {
     const platform = new RecordingPlatform();
     await replay.publish(platform, 'chat', 'created', { text: 'hi' });
     expect((await redis.keys(`${p}*`)).sort()).toEqual([topicKeys(p, 'chat').epoch, topicKeys(p, 'chat').stream]);
-    const [[id, fields]] = (await redis.xrange(topicKeys(p, 'chat').stream, '-', '+')) as [string, string[]][];
+    const [[id, fields]] = (await redis.xrange(topicKeys(p, 'chat').stream, '-', '+')) as [[string, string[]]];
     expect(id).toBe('0-1');
     expect(fields.slice(0, 3)).toEqual(['created', '{"text":"hi"}', 'i']);
   });
