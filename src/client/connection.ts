@@ -88,8 +88,11 @@ export interface Connection {
   listen(topic: string, fn: (frame: LiveEvent) => void): () => void;
   /** @internal Registers a replay client for resumes. */
   attach(client: ReplayClient): () => void;
-  /** @internal Issues a request for `client` (sent now, or added to `batch`); returns its reqId. */
-  request(client: ReplayClient, since: number, epoch: string | undefined, batch?: ReplayItem[]): ReqId;
+  /**
+   * @internal Issues a request for `client` (sent now, or added to `batch`) and returns its reqId;
+   * `undefined` when the socket is not open (the client is asked again through `resume` on open).
+   */
+  request(client: ReplayClient, since: number, epoch: string | undefined, batch?: ReplayItem[]): ReqId | undefined;
   /** @internal Forgets a request; later frames carrying its reqId are dropped. */
   settle(reqId: ReqId): void;
 }
@@ -308,6 +311,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     },
 
     request(client, since, epoch, batch) {
+      if (batch === undefined && !isOpen()) return undefined;
       const reqId = ++lastReq;
       byReq.set(reqId, client);
       const list = waiting.get(client.topic);
@@ -315,7 +319,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       else list.push(client);
       const item: ReplayItem = epoch === undefined ? { topic: client.topic, since, reqId } : { topic: client.topic, since, epoch, reqId };
       if (batch !== undefined) batch.push(item);
-      else if (isOpen()) write({ type: 'replay', ...item });
+      else write({ type: 'replay', ...item });
       return reqId;
     },
 

@@ -123,6 +123,15 @@ describe('replay then live', () => {
     expect(w.status()).toMatchObject({ state: 'live', seq: 5 });
   });
 
+  it('delivers each replayed seq at most once, even when a server repeats or goes back', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 1, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    for (const s of [1, 2, 2, 3, 2]) sock().receive(S.msg(T, reqId, s, 'm', s));
+    sock().receive(S.end(T, reqId, { seq: 3, epoch: 'E' }));
+    expect(w.names()).toEqual(['m:2', 'm:3']);
+  });
+
   it('in live mode, drops a seq it already has', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));

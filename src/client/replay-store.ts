@@ -102,7 +102,8 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     state = 'replaying';
     truncation = denial = undefined;
     reqId = conn.request(client, seq, epoch, batch);
-    timer = setTimeout(timedOut, conn.replayTimeout);
+    // Not sent (socket not open): the connection's next open asks again through `resume`.
+    if (reqId !== undefined) timer = setTimeout(timedOut, conn.replayTimeout);
     publish();
   }
 
