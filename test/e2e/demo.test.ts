@@ -101,4 +101,91 @@ describe('demo in vite dev (the Vite plugin serves /ws and loads hooks.ws)', () 
       await context.close();
     }
   });
+  it('catches up exactly after the browser was offline while messages were published', async () => {
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server.base, { waitUntil: 'load' });
+      await live(page);
+      await server.post('online before');
+      const before = await converged(page, server);
+      const replayedBefore = Number(await panel(page, 'replayed'));
+
+      await context.setOffline(true);
+      // The socket is gone: the connection must notice (its state leaves "open") before we publish.
+      await waitFor('the page to see the socket drop', async () => ((await panel(page, 'connection')) !== 'open' ? true : undefined), 10_000);
+      for (let i = 1; i <= 25; i++) await server.post(`while offline ${i}`);
+      await sleep(500);
+      expect(await renderedIds(page)).toEqual(before); // really offline: nothing arrived
+
+      await context.setOffline(false);
+      const after = await converged(page, server, 30_000);
+      expect(after.length).toBe(before.length + 25);
+      expectStrictlyAscending(after);
+      expect(await panel(page, 'state')).toBe('live');
+      expect(await panel(page, 'truncated')).toBe('0');
+      // They came through a replay after the reconnect, not as held live frames.
+      expect(Number(await panel(page, 'replayed')) - replayedBefore).toBe(25);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('demo as an adapter-node build (demo/server.js serves the app and /ws)', () => {
+  let server: DemoServer | undefined;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = await startProd(port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('posts from the page form and shows the message live, once', async () => {
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server!.base, { waitUntil: 'load' });
+      await live(page);
+      await page.fill('input[name="author"]', 'ada');
+      await page.fill('input[name="text"]', 'hello from the form');
+      await page.click('button');
+      const ids = await converged(page, server!);
+      const list = await server!.list();
+      expect(list.at(-1)).toMatchObject({ id: ids.at(-1), author: 'ada', text: 'hello from the form' });
+      expect(await page.inputValue('input[name="text"]')).toBe(''); // the form was reset
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('after a server restart the page shows the truncated state and reloads its data', async () => {
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server!.base, { waitUntil: 'load' });
+      await live(page);
+      for (let i = 1; i <= 3; i++) await server!.post(`first life ${i}`);
+      await converged(page, server!);
+      const oldEpoch = await panel(page, 'epoch');
+
+      await server!.stop(); // SIGTERM: the in-memory buffer and messages are gone
+      server = await startProd(port);
+      // Published in the new life before the page is back: same seq numbers, another epoch.
+      for (let i = 1; i <= 5; i++) await server.post(`second life ${i}`);
+
+      await waitFor('the truncated count', async () => ((await panel(page, 'truncated')) === '1' ? true : undefined), 30_000);
+      const ids = await converged(page, server);
+      expect((await server.list()).map((m) => m.text)).toEqual([1, 2, 3, 4, 5].map((i) => `second life ${i}`));
+      expect(ids).toEqual(['1', '2', '3', '4', '5']);
+      await live(page);
+      expect(await panel(page, 'epoch')).not.toBe(oldEpoch);
+      // And the reloaded page goes on live.
+      await server.post('after the reload');
+      expect((await converged(page, server)).length).toBe(6);
+    } finally {
+      await context.close();
+    }
+  });
 });
