@@ -13,7 +13,7 @@ import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { AsyncReplay, Entry, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
-import { runScript, withTimeout, type RedisClient } from './command.js';
+import { createDeadlines, runScript, type RedisClient } from './command.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
 
@@ -46,12 +46,19 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   if (typeof (redis as { evalsha?: unknown } | null)?.evalsha !== 'function') {
     throw gaplessError('type', 'INVALID_ARGUMENT', `redis must be an ioredis Redis or Cluster client, got ${describe(redis)}`);
   }
+  const clientOptions = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
+  if (clientOptions?.keyPrefix || clientOptions?.redisOptions?.keyPrefix) {
+    // ioredis would prefix our keys but not the fan-out channels or SCAN patterns.
+    throw gaplessError('type', 'INVALID_ARGUMENT', 'redis must not have a keyPrefix: pass the prefix option to createReplay instead');
+  }
   const opts = optionsObject('options', options);
   const size = positiveIntOption('size', opts.size, 1000);
   const ttl = nonNegativeIntOption('ttl', opts.ttl, 0);
   const prefix = prefixOption(opts.prefix);
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
+  const deadlines = createDeadlines(timeout);
+  const longDeadlines = createDeadlines(timeout * 10);
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const fanoutFlag = cluster ? 'S' : 'P';
@@ -62,7 +69,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   function read(topic: string, from: number): Promise<ReadReply> {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
-    return withTimeout(runScript(redis, readScript, [keys.stream, keys.epoch], [first, size, pendingTtl]) as Promise<ReadReply>, timeout, `a read of ${describe(topic)}`);
+    return deadlines.watch(runScript(redis, readScript, [keys.stream, keys.epoch], [first, size, pendingTtl]) as Promise<ReadReply>, () => `a read of ${describe(topic)}`);
   }
 
   function snapshot(topic: string, from: number): Promise<Snapshot> {
@@ -106,7 +113,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const flags = Buffer.from('0' + fanoutFlag);
       const call = runScript(redis, publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags]);
       setImmediate(() => (flags[0] = 0x31));
-      const [seq, epoch] = (await withTimeout(call, timeout, `a publish to ${describe(topic)}`)) as PublishReply;
+      const [seq, epoch] = (await deadlines.watch(call, () => `a publish to ${describe(topic)}`)) as PublishReply;
       deliver(platform, topic, event, data, json, seq, epoch);
       return seq;
     },
@@ -132,7 +139,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
           const keys = topicKeys(prefix, topic);
           pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl);
         }
-        const results = await withTimeout(pipeline.exec(), timeout, `positions of ${unique.length} topics`);
+        const results = await deadlines.watch(pipeline.exec(), () => `positions of ${unique.length} topics`);
         replies = [];
         for (let i = 0; i < unique.length; i++) {
           const [error, reply] = results?.[i] ?? [new Error('missing pipeline reply'), null];
@@ -165,13 +172,14 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
 
     async clear() {
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
-      await Promise.all(masters.map((node) => withTimeout(clearNode(node, scanPattern(prefix)), timeout * 10, `clear() under ${describe(prefix)}`)));
+      // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
+      await Promise.all(masters.map((node) => longDeadlines.watch(clearNode(node, scanPattern(prefix)), () => `clear() under ${describe(prefix)}`)));
     },
 
     async clearTopic(topic) {
       assertTopic(topic);
       const keys = topicKeys(prefix, topic);
-      await withTimeout(redis.del(keys.stream, keys.epoch), timeout, `clearTopic(${describe(topic)})`);
+      await deadlines.watch(redis.del(keys.stream, keys.epoch), () => `clearTopic(${describe(topic)})`);
     },
   };
 }

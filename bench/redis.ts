@@ -1,0 +1,217 @@
+/**
+ * Redis section of `npm run bench`: our publish and replay against the physical limit on this
+ * machine, side by side in one run on one redis-server that this section starts and stops.
+ *
+ * The limit is a raw EVALSHA of a minimal script on the same hash-tagged keys: INCR a counter,
+ * XADD the entry with MAXLEN (append + trim) for publish; GET the counter and XRANGE the tail for
+ * a read. (Of the three structures measured for docs/redis.md, INCR + XADD was the cheapest
+ * limit: a LIST with RPUSH + LTRIM and a ZSET with ZADD + ZREMRANGEBYRANK cost more per call.)
+ *
+ * Per row, rounds alternate ours / limit and the figure is the median over rounds:
+ * throughput (wall), Redis CPU per publish (INFO cpu delta), bytes received by Redis per
+ * publish (INFO stats total_net_input_bytes delta), client commands per call (INFO commandstats:
+ * EVALSHA + EVAL calls), and Redis commands per call including those run inside the script.
+ */
+import { Redis } from 'ioredis';
+import { createReplay } from '../src/redis/index.js';
+import type { ReplayPlatform } from '../src/core/types.js';
+import { startRedis } from '../test/helpers/redis-server.js';
+import { median, percentile } from './stats.js';
+
+const LIMIT_PUBLISH = `local n = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], '0-' .. n, ARGV[1], ARGV[2])
+return n`;
+const LIMIT_READ = `local n = redis.call('GET', KEYS[1])
+return {n, redis.call('XRANGE', KEYS[2], '0-' .. ARGV[1], '+', 'COUNT', ARGV[2])}`;
+
+const TOPICS = 16;
+const SIZE = 1000;
+const ROUNDS = 5;
+
+/** A platform that drops everything: we measure the buffer and Redis, not sockets. */
+const platform: ReplayPlatform = {
+  publish() {},
+  send() {},
+  publishJson() {},
+  sendText: () => true,
+};
+
+function payload(i: number): { text: string; user: string; n: number } {
+  // ~200 bytes of JSON, like a chat message.
+  return { text: 'lorem ipsum dolor sit amet '.repeat(6).slice(0, 150), user: 'alice', n: i };
+}
+
+interface Stats {
+  cpuUs: number;
+  inBytes: number;
+  clientCmds: number;
+  allCmds: number;
+}
+
+async function stats(redis: Redis): Promise<Stats> {
+  const [cpu, st, cmd] = [await redis.info('cpu'), await redis.info('stats'), await redis.info('commandstats')];
+  const num = (text: string, field: string) => Number(new RegExp(`${field}:([\\d.]+)`).exec(text)?.[1] ?? 0);
+  const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(cmd)?.[1] ?? 0);
+  return {
+    cpuUs: (num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys')) * 1e6,
+    inBytes: num(st, 'total_net_input_bytes'),
+    clientCmds: calls('evalsha') + calls('eval'),
+    allCmds: num(st, 'total_commands_processed'),
+  };
+}
+
+interface Measure {
+  opsPerSec: number;
+  cpuUs: number;
+  bytes: number;
+  clientCmds: number;
+  allCmds: number;
+}
+
+/** Runs `op` `count` times with `concurrency` in flight; Redis counters are read around it. */
+async function measure(admin: Redis, count: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Measure> {
+  const before = await stats(admin);
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await op(next++);
+    }),
+  );
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const after = await stats(admin);
+  // The three INFO calls of `stats` are themselves commands and input bytes: subtract them.
+  return {
+    opsPerSec: (count / ms) * 1000,
+    cpuUs: (after.cpuUs - before.cpuUs) / count,
+    bytes: (after.inBytes - before.inBytes - INFO_BYTES) / count,
+    clientCmds: (after.clientCmds - before.clientCmds) / count,
+    allCmds: (after.allCmds - before.allCmds - 3) / count,
+  };
+}
+
+/** RESP bytes of the three INFO commands `stats` sends. */
+const INFO_BYTES = ['cpu', 'stats', 'commandstats'].reduce((sum, s) => sum + `*2\r\n$4\r\ninfo\r\n$${s.length}\r\n${s}\r\n`.length, 0);
+
+function medianOf(list: Measure[]): Measure {
+  const pick = (k: keyof Measure) => median(list.map((m) => m[k]));
+  return { opsPerSec: pick('opsPerSec'), cpuUs: pick('cpuUs'), bytes: pick('bytes'), clientCmds: pick('clientCmds'), allCmds: pick('allCmds') };
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => (x * 100).toFixed(0) + '%';
+
+export async function benchRedis(): Promise<string> {
+  const server = await startRedis();
+  const admin = new Redis(server.port, '127.0.0.1');
+  const client = new Redis(server.port, '127.0.0.1');
+  try {
+    const replay = createReplay(client, { size: SIZE, prefix: 'bench:' });
+    const limitPub = await client.script('LOAD', LIMIT_PUBLISH) as string;
+    const limitRead = await client.script('LOAD', LIMIT_READ) as string;
+    const topic = (i: number) => `room-${i % TOPICS}`;
+    // The limit's keys carry the same hash tags as ours.
+    const limitKeys = (i: number) => [`limit:{room-${i % TOPICS}}:n`, `limit:{room-${i % TOPICS}}:s`];
+    const ours = (i: number) => replay.publish(platform, topic(i), 'created', payload(i));
+    const limit = (i: number) => {
+      const [counter, stream] = limitKeys(i);
+      return client.evalsha(limitPub, 2, counter!, stream!, 'created', JSON.stringify(payload(i)), SIZE);
+    };
+
+    // Warm-up fills every topic past `size`, so trimming runs in every measured publish.
+    for (let i = 0; i < TOPICS * (SIZE + 50); i += 64) {
+      await Promise.all(Array.from({ length: 64 }, (_, k) => Promise.all([ours(i + k), limit(i + k)])));
+    }
+
+    const rows: string[] = [];
+    const summary: Record<string, { ours: Measure; limit: Measure }> = {};
+    for (const concurrency of [1, 64]) {
+      const count = concurrency === 1 ? 3000 : 20000;
+      const a: Measure[] = [];
+      const b: Measure[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate which goes first, so drift on the shared machine hits both alike.
+        if (round % 2 === 0) {
+          a.push(await measure(admin, count, concurrency, ours));
+          b.push(await measure(admin, count, concurrency, limit));
+        } else {
+          b.push(await measure(admin, count, concurrency, limit));
+          a.push(await measure(admin, count, concurrency, ours));
+        }
+      }
+      const o = medianOf(a);
+      const l = medianOf(b);
+      summary[concurrency] = { ours: o, limit: l };
+      rows.push(
+        `| publish, concurrency ${concurrency} | ${Math.round(o.opsPerSec)} | ${Math.round(l.opsPerSec)} | **${pct(o.opsPerSec / l.opsPerSec)}** | ` +
+          `${f1(o.cpuUs)} / ${f1(l.cpuUs)} = **${f2(o.cpuUs / l.cpuUs)}×** | ${Math.round(o.bytes)} / ${Math.round(l.bytes)} = **${f2(o.bytes / l.bytes)}×** | ` +
+          `${f2(o.clientCmds)} / ${f2(l.clientCmds)} | ${f2(o.allCmds)} / ${f2(l.allCmds)} |`,
+      );
+    }
+
+    // Replay of the last 10 of 1000 entries, one request at a time: latency percentiles.
+    const tail = await replay.position('room-0');
+    const since = { seq: tail.seq - 10, epoch: tail.epoch };
+    const limitFrom = String(Number(await client.get('limit:{room-0}:n')) - 9);
+    const oursReplay = () => replay.replay('ws', 'room-0', since, platform, 1);
+    const limitReplay = () => client.evalsha(limitRead, 2, 'limit:{room-0}:n', 'limit:{room-0}:s', limitFrom, SIZE);
+    const lat: Record<'ours' | 'limit', number[]> = { ours: [], limit: [] };
+    const p99s: Record<'ours' | 'limit', number[]> = { ours: [], limit: [] };
+    const replayCmds: Measure[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, fn] of (round % 2 ? [['limit', limitReplay], ['ours', oursReplay]] : [['ours', oursReplay], ['limit', limitReplay]]) as ['ours' | 'limit', () => Promise<unknown>][]) {
+        const samples: number[] = [];
+        const before = name === 'ours' ? await stats(admin) : undefined;
+        for (let i = 0; i < 1000; i++) {
+          const t0 = process.hrtime.bigint();
+          await fn();
+          samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+        }
+        if (before) {
+          const after = await stats(admin);
+          replayCmds.push({ opsPerSec: 0, cpuUs: 0, bytes: 0, clientCmds: (after.clientCmds - before.clientCmds) / 1000, allCmds: (after.allCmds - before.allCmds - 3) / 1000 });
+        }
+        lat[name].push(...samples);
+        p99s[name].push(percentile(samples, 99));
+      }
+    }
+    const p = (name: 'ours' | 'limit', q: number) => percentile(lat[name], q);
+    const rc = medianOf(replayCmds);
+    const p99ratio = median(p99s.ours.map((v, i) => v / p99s.limit[i]!));
+    const c64 = summary[64]!;
+
+    return [
+      '## Redis',
+      '',
+      `\`gapless-replay/redis\` against the physical limit on this machine: a raw EVALSHA of a minimal`,
+      `INCR + XADD MAXLEN (append + trim) script on the same hash-tagged keys, and a minimal GET + XRANGE`,
+      `read script. redis-server ${(await admin.info('server')).match(/redis_version:(\S+)/)?.[1]} on loopback, started by the bench with no`,
+      `persistence; ${TOPICS} topics already holding ${SIZE} entries (every publish trims); ~200-byte JSON`,
+      `payloads; ${ROUNDS} alternating rounds, medians. "ours" is \`replay.publish(platform, ...)\` end to`,
+      `end (validation, serialization, the script: seq, epoch, append, trim, TTL check, fan-out`,
+      `PUBLISH) with a platform that drops the frame.`,
+      '',
+      '| operation | ours ops/s | limit ops/s | ours / limit | Redis CPU µs per call (ours / limit) | bytes to Redis per call | client commands per call | Redis commands per call (incl. in-script) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+      `| replay of the last 10 of 1000 | p50 µs | p99 µs | client commands per replay | Redis commands per replay (incl. in-script) |`,
+      '|---|---:|---:|---:|---:|',
+      `| ours (\`replay.replay\`, frames built and sent) | ${f1(p('ours', 50))} | ${f1(p('ours', 99))} | ${f2(rc.clientCmds)} | ${f2(rc.allCmds)} |`,
+      `| limit (raw EVALSHA of GET + XRANGE) | ${f1(p('limit', 50))} | ${f1(p('limit', 99))} | 1.00 | 3.00 |`,
+      '',
+      `Targets (issue 5): publish throughput ≥ 95% of the limit at concurrency 64 (measured ${pct(c64.ours.opsPerSec / c64.limit.opsPerSec)}),`,
+      `Redis CPU per publish ≤ 1.1× (measured ${f2(c64.ours.cpuUs / c64.limit.cpuUs)}×), bytes per publish ≤ 1.2× (measured`,
+      `${f2(c64.ours.bytes / c64.limit.bytes)}×), exactly 1 client command per publish and per replay (measured`,
+      `${f2(c64.ours.clientCmds)} and ${f2(rc.clientCmds)}), replay p99 ≤ 1.1× the limit's read (measured ${f2(p99ratio)}×, median of per-round ratios).`,
+      'Redis CPU is the server\'s own user+system time per call, which includes reading and parsing',
+      'each command, so it is the figure an operator pays; see docs/redis.md for what the extra',
+      'in-script commands buy.',
+    ].join('\n');
+  } finally {
+    admin.disconnect();
+    client.disconnect();
+    await server.destroy();
+  }
+}
