@@ -12,9 +12,9 @@ export interface Message {
   text: string;
 }
 
-/** Compiles the library to dist/ (the demo imports it from there). */
+/** `npm run build`: the library in dist/ (the demo imports it from there). */
 export async function buildLibrary(): Promise<void> {
-  await run(`${BIN}/tsc`, ['-p', 'tsconfig.build.json'], { cwd: ROOT, timeoutMs: 120_000 });
+  await run('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeoutMs: 120_000 });
 }
 
 /** The adapter-node production build of the demo (demo/build). */
