@@ -11,9 +11,10 @@ import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
 import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
-import type { AsyncReplay, Entry, ReplayPlatform } from '../core/types.js';
+import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
 import { createDeadlines, runScript, type RedisClient } from './command.js';
+import { createFanoutHub } from './fanout.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
 
@@ -28,7 +29,11 @@ export interface RedisReplayOptions {
   timeout?: number;
 }
 
-export type RedisReplay = AsyncReplay & FrameServer;
+/**
+ * `attachFanout` is called by `gapless-replay/ws`'s `createPlatform(wss, { replay })`: from then
+ * on live frames reach that platform's subscribers through Redis, from every instance, in seq order.
+ */
+export type RedisReplay = AsyncReplay & FrameServer & FanoutSource;
 
 /** How long an epoch fixed before a topic's first publish is kept when `ttl` is 0. */
 const PENDING_EPOCH_TTL = 86_400;
@@ -59,6 +64,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
   const deadlines = createDeadlines(timeout);
   const longDeadlines = createDeadlines(timeout * 10);
+  const fanout = createFanoutHub(redis, prefix, deadlines);
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const fanoutFlag = cluster ? 'S' : 'P';
@@ -98,6 +104,8 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   return {
     ...createFrameServer(serveOne),
 
+    attachFanout: (sink) => fanout.attach(sink),
+
     async publish(platform, topic, event, data) {
       assertTopic(topic);
       assertEvent(event);
@@ -114,7 +122,9 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const call = runScript(redis, publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags]);
       setImmediate(() => (flags[0] = 0x31));
       const [seq, epoch] = (await deadlines.watch(call, () => `a publish to ${describe(topic)}`)) as PublishReply;
-      deliver(platform, topic, event, data, json, seq, epoch);
+      // With a relay attached, the frame comes back through Redis in seq order with every other
+      // instance's; delivering it here as well would send it twice.
+      if (!fanout.active) deliver(platform, topic, event, data, json, seq, epoch);
       return seq;
     },
 
