@@ -75,7 +75,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, deadlines: D
     if (sub !== undefined) return sub;
     // A connection of our own: a subscribed connection can run nothing else. Commands wait
     // through outages (our deadline bounds the caller) and ioredis resubscribes on reconnect.
-    const options = { connectionName: 'gapless-fanout', autoResubscribe: true, enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false };
+    const options = { autoResubscribe: true, enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false };
     sub = cluster
       ? (redis as Cluster).duplicate(undefined, { shardedSubscribers: true, redisOptions: { ...(redis as Cluster).options.redisOptions, ...options } })
       : (redis as Redis).duplicate(options);
@@ -96,10 +96,26 @@ export function createFanoutHub(redis: RedisClient, prefix: string, deadlines: D
     return sub;
   }
 
+  /**
+   * Resolves when the subscriber connection is ready. ioredis writes SUBSCRIBE even while a
+   * connection is still in its handshake (the command may run while Redis loads), which puts
+   * the connection in subscriber mode before its ready check and makes that check fail, over
+   * and over: so a SUBSCRIBE waits for `ready` (channels already subscribed are resubscribed
+   * by ioredis itself on reconnect).
+   */
+  function ready(s: Subscriber): Promise<void> {
+    if (s.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => s.once('ready', () => resolve()));
+  }
+
   function subscribe(topic: string): Promise<void> {
     const channel = channelOf(prefix, topic);
     const s = subscriber();
-    const call = (cluster ? (s as Cluster).ssubscribe(channel) : (s as Redis).subscribe(channel)) as Promise<unknown>;
+    const call = ready(s).then(() => {
+      // Still wanted, and still this connection (not detached meanwhile)?
+      if (!counts.has(topic) || sub !== s) return undefined;
+      return cluster ? (s as Cluster).ssubscribe(channel) : (s as Redis).subscribe(channel);
+    });
     const confirmed = deadlines.watch(call, () => `SUBSCRIBE ${channel}`).then(
       () => {
         pending.delete(topic);
