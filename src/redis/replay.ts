@@ -71,6 +71,16 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
+  /** Flag buffers of this tick's publishes, flipped to "may have run" in one setImmediate. */
+  let unsent: Buffer[] = [];
+  const flipUnsent = () => {
+    for (const flags of unsent) flags[0] = 0x31;
+    unsent = [];
+  };
+  function markSentLater(flags: Buffer): void {
+    if (unsent.length === 0) setImmediate(flipUnsent);
+    unsent.push(flags);
+  }
 
   function read(topic: string, from: number): Promise<ReadReply> {
     const keys = topicKeys(prefix, topic);
@@ -120,7 +130,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       // run before appending: no duplicate entry.
       const flags = Buffer.from('0' + fanoutFlag);
       const call = runScript(redis, publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags]);
-      setImmediate(() => (flags[0] = 0x31));
+      markSentLater(flags);
       const [seq, epoch] = (await deadlines.watch(call, () => `a publish to ${describe(topic)}`)) as PublishReply;
       // With a relay attached, the frame comes back through Redis in seq order with every other
       // instance's; delivering it here as well would send it twice.
