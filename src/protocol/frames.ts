@@ -49,9 +49,82 @@ export interface ErrorFrame { type: 'error'; code: ErrorCode; reqId?: ReqId }
 
 // ---- encoders --------------------------------------------------------------------------
 
+/** Decimal text of 0..999, plain and zero-padded to three digits. */
+const DIGITS: string[] = [];
+const PADDED: string[] = [];
+for (let i = 0; i < 1000; i++) {
+  DIGITS.push(String(i));
+  PADDED.push(String(i).padStart(3, '0'));
+}
+
+/**
+ * Decimal text of a seq. V8 converts numbers to strings through a cache that is a GC root:
+ * seqs never repeat, so every conversion misses (a runtime call) and its string then
+ * survives, and is copied by, the next young-generation GC. Joining table entries costs
+ * neither.
+ */
+export function seqText(seq: number): string {
+  if ((seq | 0) !== seq || seq < 0 || seq >= 1e9) return String(seq);
+  if (seq < 1000) return DIGITS[seq]!;
+  if (seq < 1e6) {
+    const high = (seq / 1000) | 0;
+    return DIGITS[high]! + PADDED[seq - high * 1000]!;
+  }
+  const high = (seq / 1e6) | 0;
+  const rest = seq - high * 1e6;
+  const mid = (rest / 1000) | 0;
+  return DIGITS[high]! + PADDED[mid]! + PADDED[rest - mid * 1000]!;
+}
+
+/**
+ * `s` as one flat string. Concatenation builds a tree of parts (a V8 cons string) that every
+ * later copy (the socket write, a longer frame) walks again; reading a character makes V8
+ * flatten it once, in place.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+/**
+ * Frame parts that repeat from one frame to the next (a busy topic publishes one event name
+ * over and over) are built once, flattened, and reused while they repeat: one comparison
+ * instead of four concatenations, and a frame of few parts is quicker to write out.
+ */
+let headTopic = '';
+let headEvent = '';
+let lastHead = '';
+let tailEpoch = '';
+let lastTail = '';
+let msgEvent = '';
+let lastMsgPart = '';
+
 /** `{"topic":T,"event":E,"data":` : the head every envelope shares. */
 function head(topic: string, event: string): string {
-  return '{"topic":"' + topic + '","event":"' + event + '","data":';
+  if (topic !== headTopic || event !== headEvent || lastHead === '') {
+    lastHead = flat('{"topic":"' + topic + '","event":"' + event + '","data":');
+    headTopic = topic;
+    headEvent = event;
+  }
+  return lastHead;
+}
+
+/** `,"epoch":"P"}`: the end of a live frame. */
+function epochTail(epoch: string): string {
+  if (epoch !== tailEpoch || lastTail === '') {
+    lastTail = flat(',"epoch":"' + epoch + '"}');
+    tailEpoch = epoch;
+  }
+  return lastTail;
+}
+
+/** `,"event":"E","data":` inside a `msg` frame. */
+function msgEventPart(event: string): string {
+  if (event !== msgEvent || lastMsgPart === '') {
+    lastMsgPart = flat(',"event":"' + event + '","data":');
+    msgEvent = event;
+  }
+  return lastMsgPart;
 }
 
 /** A plain envelope; `json` is the payload's JSON text. */
@@ -61,7 +134,7 @@ export function envelopeFrame(topic: string, event: string, json: string): strin
 
 /** A live frame stamped with the buffer's position (a seq without epoch only for foreign publishers). */
 export function liveFrame(topic: string, event: string, json: string, seq: number, epoch: string | undefined): string {
-  return head(topic, event) + json + ',"seq":' + seq + (epoch === undefined ? '}' : ',"epoch":"' + epoch + '"}');
+  return head(topic, event) + json + (',"seq":' + seqText(seq) + (epoch === undefined ? '}' : epochTail(epoch)));
 }
 
 /**
@@ -74,11 +147,12 @@ export function reqIdField(reqId: ReqId | undefined): string {
 
 /** The common head of every frame answering one request on `__replay:T`. */
 export function replayHead(topic: string, event: 'msg' | 'truncated' | 'denied' | 'end', reqField: string): string {
-  return '{"topic":"' + REPLAY_PREFIX + topic + '","event":"' + event + '","data":{' + reqField;
+  // Flattened once per request: every frame of the answer starts with it.
+  return flat('{"topic":"' + REPLAY_PREFIX + topic + '","event":"' + event + '","data":{' + reqField);
 }
 
 export function msgFrame(msgHead: string, seq: number, event: string, json: string): string {
-  return msgHead + '"seq":' + seq + ',"event":"' + event + '","data":' + json + '}}';
+  return msgHead + ('"seq":' + seqText(seq)) + msgEventPart(event) + json + '}}';
 }
 
 export function truncatedFrame(topic: string, reqField: string, reason: TruncationReason, oldest: number, seq: number, epoch: string): string {
@@ -93,7 +167,7 @@ export interface EndFields { seq?: number; epoch?: string; truncated?: boolean; 
 
 export function endFrame(topic: string, reqField: string, fields: EndFields): string {
   let body = '';
-  if (fields.seq !== undefined) body += ',"seq":' + fields.seq;
+  if (fields.seq !== undefined) body += ',"seq":' + seqText(fields.seq);
   if (fields.epoch !== undefined) body += ',"epoch":"' + fields.epoch + '"';
   if (fields.truncated) body += ',"truncated":true';
   if (fields.denied) body += ',"denied":true';
