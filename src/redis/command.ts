@@ -4,7 +4,7 @@
  * forever while Redis is down (reference-notes B W8).
  */
 import type { Cluster, Redis } from 'ioredis';
-import { gaplessError } from '../core/errors.js';
+import { describe, gaplessError } from '../core/errors.js';
 import type { LuaScript } from './scripts.generated.js';
 
 /** What `createReplay` accepts: a standalone client or a Cluster client. */
@@ -17,33 +17,30 @@ function isNoScript(error: unknown): boolean {
 }
 
 /**
- * One script call. The body travels only when the server does not know the script yet
- * (NOSCRIPT: first call after a restart or SCRIPT FLUSH); EVAL also caches it for next time.
+ * Calls to Redis with a deadline of our own. Every call shares one timeout, so the calls in
+ * flight sit in a set (a settled call leaves it at once) swept by one timer that runs only while
+ * calls are in flight: no timer, closure or extra promise layer per call on the publish path.
+ * A call fails between `timeout` and `1.1 × timeout` after it started; the command itself
+ * cannot be recalled from ioredis, so its late outcome is dropped.
  */
-export function runScript(redis: RedisClient, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  return redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).catch((error: unknown) => {
-    if (!isNoScript(error)) throw error;
-    return redis.eval(script.lua, script.numberOfKeys, ...keys, ...args);
-  });
-}
-
-/**
- * Deadlines for calls that share one timeout. The calls in flight sit in a set (a settled call
- * leaves it at once, so nothing outlives its reply), and one timer, running only while calls are
- * in flight, sweeps it every tenth of the timeout: no timer per call on the publish hot path.
- * A call fails between `timeout` and `1.1 × timeout` after it started.
- */
-export interface Deadlines {
-  /** `promise`, or a TIMEOUT rejection after the timeout. The command cannot be recalled: its late outcome is dropped. */
-  watch<T>(promise: Promise<T>, what: () => string): Promise<T>;
+export interface Runner {
+  /**
+   * One script call: EVALSHA, and on NOSCRIPT (first call after a restart or SCRIPT FLUSH) one
+   * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error.
+   */
+  script(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string): Promise<unknown>;
+  /** Any other call, under the same deadline. */
+  watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
 
 interface Pending {
   readonly at: number;
-  readonly fail: () => void;
+  readonly what: string;
+  readonly topic: string;
+  readonly reject: (error: unknown) => void;
 }
 
-export function createDeadlines(ms: number): Deadlines {
+export function createRunner(redis: RedisClient, ms: number): Runner {
   const inFlight = new Set<Pending>();
   const period = Math.max(5, Math.ceil(ms / 10));
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -51,10 +48,9 @@ export function createDeadlines(ms: number): Deadlines {
   function sweep(): void {
     const now = performance.now();
     for (const p of inFlight) {
-      if (p.at <= now) {
-        inFlight.delete(p);
-        p.fail();
-      }
+      if (p.at > now) continue;
+      inFlight.delete(p);
+      p.reject(gaplessError('error', 'TIMEOUT', `Redis did not answer ${p.what} ${describe(p.topic)} within ${ms} ms (timeout option)`));
     }
     if (inFlight.size === 0) {
       clearInterval(timer);
@@ -62,27 +58,43 @@ export function createDeadlines(ms: number): Deadlines {
     }
   }
 
+  function track(p: Pending): void {
+    inFlight.add(p);
+    if (timer === undefined) {
+      timer = setInterval(sweep, period);
+      // Pending Redis calls keep the process alive, not our deadline timer.
+      timer.unref?.();
+    }
+  }
+
   return {
-    watch<T>(promise: Promise<T>, what: () => string): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        const p: Pending = {
-          at: performance.now() + ms,
-          fail: () => reject(gaplessError('error', 'TIMEOUT', `Redis did not answer ${what()} within ${ms} ms (timeout option)`)),
+    script(script, keys, args, what, topic) {
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        track(p);
+        const done = (value: unknown) => {
+          if (inFlight.delete(p)) resolve(value);
         };
-        inFlight.add(p);
-        if (timer === undefined) {
-          timer = setInterval(sweep, period);
-          // Pending Redis calls keep the process alive, not our deadline timer.
-          timer.unref?.();
-        }
+        const failed = (error: unknown) => {
+          if (inFlight.delete(p)) reject(error);
+        };
+        redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then(done, (error: unknown) => {
+          if (!isNoScript(error)) return failed(error);
+          redis.eval(script.lua, script.numberOfKeys, ...keys, ...args).then(done, failed);
+        });
+      });
+    },
+
+    watch(promise, what, topic) {
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        track(p);
         promise.then(
           (value) => {
-            inFlight.delete(p);
-            resolve(value);
+            if (inFlight.delete(p)) resolve(value);
           },
           (error: unknown) => {
-            inFlight.delete(p);
-            reject(error);
+            if (inFlight.delete(p)) reject(error);
           },
         );
       });

@@ -11,7 +11,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { FanoutAttachment, FanoutSink } from '../core/types.js';
-import type { Deadlines, RedisClient } from './command.js';
+import type { RedisClient, Runner } from './command.js';
 import { channelOf, topicOfChannel } from './keys.js';
 
 const LOG = '[gapless-replay] fan-out:';
@@ -43,7 +43,7 @@ export function parseMessage(message: string): { seq: number; epoch: string; eve
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
 }
 
-export function createFanoutHub(redis: RedisClient, prefix: string, deadlines: Deadlines): FanoutHub {
+export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner): FanoutHub {
   const cluster = redis.isCluster;
   const attachments = new Set<Attachment>();
   /** Attachments that have each topic active: a topic is subscribed while its count is > 0. */
@@ -116,7 +116,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, deadlines: D
       if (!counts.has(topic) || sub !== s) return undefined;
       return cluster ? (s as Cluster).ssubscribe(channel) : (s as Redis).subscribe(channel);
     });
-    const confirmed = deadlines.watch(call, () => `SUBSCRIBE ${channel}`).then(
+    const confirmed = runner.watch(call, 'the SUBSCRIBE to', channel).then(
       () => {
         pending.delete(topic);
       },

@@ -13,7 +13,7 @@ import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
-import { createDeadlines, runScript, type RedisClient } from './command.js';
+import { createRunner, type RedisClient } from './command.js';
 import { createFanoutHub } from './fanout.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
@@ -62,12 +62,12 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const prefix = prefixOption(opts.prefix);
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
-  const deadlines = createDeadlines(timeout);
-  const longDeadlines = createDeadlines(timeout * 10);
-  const fanout = createFanoutHub(redis, prefix, deadlines);
+  const runner = createRunner(redis, timeout);
+  const slowRunner = createRunner(redis, timeout * 10);
+  const fanout = createFanoutHub(redis, prefix, runner);
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
-  const fanoutFlag = cluster ? 'S' : 'P';
+  const flagText = cluster ? '0S' : '0P';
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
@@ -85,7 +85,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   function read(topic: string, from: number): Promise<ReadReply> {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
-    return deadlines.watch(runScript(redis, readScript, [keys.stream, keys.epoch], [first, size, pendingTtl]) as Promise<ReadReply>, () => `a read of ${describe(topic)}`);
+    return runner.script(readScript, [keys.stream, keys.epoch], [first, size, pendingTtl], 'a read of', topic) as Promise<ReadReply>;
   }
 
   function snapshot(topic: string, from: number): Promise<Snapshot> {
@@ -116,11 +116,16 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
 
     attachFanout: (sink) => fanout.attach(sink),
 
-    async publish(platform, topic, event, data) {
-      assertTopic(topic);
-      assertEvent(event);
-      assertPlatform(platform);
-      const json = serializeData(data);
+    publish(platform, topic, event, data) {
+      let json: string;
+      try {
+        assertTopic(topic);
+        assertEvent(event);
+        assertPlatform(platform);
+        json = serializeData(data);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const keys = topicKeys(prefix, topic);
       const id = writer + '.' + (++published).toString(36);
       // Byte 1 tells the script whether this publish may already have run. ioredis copies the
@@ -128,14 +133,16 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       // earlier-scheduled setImmediate with auto-pipelining). Anything it sends after that is a
       // resend (autoResendUnfulfilledCommands, Cluster retries), so it must look for its first
       // run before appending: no duplicate entry.
-      const flags = Buffer.from('0' + fanoutFlag);
-      const call = runScript(redis, publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags]);
+      const flags = Buffer.from(flagText);
+      const call = runner.script(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags], 'a publish to', topic);
       markSentLater(flags);
-      const [seq, epoch] = (await deadlines.watch(call, () => `a publish to ${describe(topic)}`)) as PublishReply;
-      // With a relay attached, the frame comes back through Redis in seq order with every other
-      // instance's; delivering it here as well would send it twice.
-      if (!fanout.active) deliver(platform, topic, event, data, json, seq, epoch);
-      return seq;
+      return call.then((reply) => {
+        const [seq, epoch] = reply as PublishReply;
+        // With a relay attached, the frame comes back through Redis in seq order with every
+        // other instance's; delivering it here as well would send it twice.
+        if (!fanout.active) deliver(platform, topic, event, data, json, seq, epoch);
+        return seq;
+      });
     },
 
     async seq(topic) {
@@ -159,7 +166,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
           const keys = topicKeys(prefix, topic);
           pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl);
         }
-        const results = await deadlines.watch(pipeline.exec(), () => `positions of ${unique.length} topics`);
+        const results = await runner.watch(pipeline.exec(), 'the positions of', `${unique.length} topics`);
         replies = [];
         for (let i = 0; i < unique.length; i++) {
           const [error, reply] = results?.[i] ?? [new Error('missing pipeline reply'), null];
@@ -193,13 +200,13 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     async clear() {
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
       // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
-      await Promise.all(masters.map((node) => longDeadlines.watch(clearNode(node, scanPattern(prefix)), () => `clear() under ${describe(prefix)}`)));
+      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(prefix)), 'clear() under', prefix)));
     },
 
     async clearTopic(topic) {
       assertTopic(topic);
       const keys = topicKeys(prefix, topic);
-      await deadlines.watch(redis.del(keys.stream, keys.epoch), () => `clearTopic(${describe(topic)})`);
+      await runner.watch(redis.del(keys.stream, keys.epoch), 'clearTopic of', topic);
     },
   };
 }
