@@ -15,9 +15,10 @@ const dir = join(root, 'src/redis/scripts');
 const out = join(root, 'src/redis/scripts.generated.ts');
 
 function expand(text, seen = new Set()) {
-  return text.replace(/^--- @include "([\w-]+)"$/gm, (_, name) => {
+  return text.replace(/^([ \t]*)--- @include "([\w-]+)"$/gm, (_, indent, name) => {
     if (seen.has(name)) throw new Error(`include cycle at ${name}`);
-    return expand(readFileSync(join(dir, 'includes', `${name}.lua`), 'utf8'), new Set([...seen, name])).trimEnd();
+    const body = expand(readFileSync(join(dir, 'includes', `${name}.lua`), 'utf8'), new Set([...seen, name])).trimEnd();
+    return body.replace(/^(?=.)/gm, indent);
   });
 }
 

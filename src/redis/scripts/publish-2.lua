@@ -53,20 +53,18 @@ if string.byte(ARGV[6], 1) == 49 and epoch then
   end
 end
 
---- @include "newEpoch"
-
 local id = redis.call('XADD', stream, 'MAXLEN', size, '0-*', ARGV[1], ARGV[2], 'i', ARGV[5])
 local seq = tonumber(string.sub(id, 3))
-if not epoch then
-  epoch = newEpoch()
-  redis.call('SET', ekey, epoch)
-elseif string.byte(epoch, 1) == 126 then
-  -- The epoch a reader fixed before the first publish: keep it, without its pending TTL.
-  epoch = string.sub(epoch, 2)
-  redis.call('SET', ekey, epoch)
-elseif seq == 1 then
-  -- The stream vanished but its epoch key did not (eviction): a new life needs a new epoch.
-  epoch = newEpoch()
+-- The epoch changes hands only at the start of a life or after a loss: the common path skips this.
+if not epoch or seq == 1 or string.byte(epoch, 1) == 126 then
+  --- @include "newEpoch"
+  if epoch and string.byte(epoch, 1) == 126 then
+    -- The epoch a reader fixed before the first publish: keep it, without its pending TTL.
+    epoch = string.sub(epoch, 2)
+  else
+    -- No epoch, or a live one left behind by a stream that vanished (eviction): a new life.
+    epoch = newEpoch()
+  end
   redis.call('SET', ekey, epoch)
 end
 
