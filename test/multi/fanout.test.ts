@@ -121,6 +121,21 @@ afterAll(async () => {
 suite('standalone', () => ({ REDIS_PORT: String(server.port) }));
 suite('cluster', () => ({ REDIS_CLUSTER: servers.ports.join(',') }));
 
+describe('SSR on one instance, WebSocket on another', () => {
+  it('a position read on A and a socket on B: the messages published in between arrive, then live', async () => {
+    const { instances } = await fleet({ REDIS_PORT: String(server.port), PREFIX: 'ssr:' }, 2);
+    const [a, b] = instances as [Instance, Instance];
+    const positions = await a.positions(['room-0']);
+    // Published after the SSR read, before the page's socket exists: the SSR gap.
+    await a.burst(['room-0'], 50, 1);
+    const list = clients(`ws://127.0.0.1:${b.port}/ws`, 1, 1, positions);
+    await new Promise((r) => setTimeout(r, 300));
+    await a.burst(['room-0'], 50, 1);
+    await expectComplete(list, await b.positions(['room-0']));
+    expect(list[0]!.seen.get('room-0')).toHaveLength(100);
+  }, 60_000);
+});
+
 describe('subscriber connection killed', () => {
   it('CLIENT KILL of every instance subscriber connection: clients recover the gap by replay', async () => {
     const { instances, balancer } = await fleet({ REDIS_PORT: String(server.port), PREFIX: 'killsub:' });
