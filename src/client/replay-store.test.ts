@@ -180,6 +180,23 @@ describe('replay then live', () => {
     expect(w.names()).toEqual(['truncated:1', 'm:2']);
   });
 
+  it('a frame held from an epoch the server no longer has is dropped after one replay, not asked about forever', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'A' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { seq: 0, epoch: 'A' }));
+    sock().take();
+    // A frame of epoch B arrives (B has since died too: the server restarted into C).
+    sock().receive(S.live(T, 'm', 'b1', 1, 'B'));
+    const req = lastReq();
+    sock().receive(S.truncated(T, req.reqId, 'reset', 1, 0, 'C'));
+    sock().receive(S.end(T, req.reqId, { seq: 0, epoch: 'C', truncated: true }));
+    expect(sock().take().filter((x) => x.type === 'replay')).toHaveLength(1);
+    expect(w.status()).toMatchObject({ state: 'live', seq: 0, epoch: 'C' });
+    sock().receive(S.live(T, 'm', 'c1', 1, 'C'));
+    expect(w.names()).toEqual(['truncated:0', 'm:1']);
+    expect(w.events.at(-1)!.data).toBe('c1');
+  });
+
   it('a bare seq (seed form) asks without epoch and adopts the epoch the end names', () => {
     sock().open();
     const w = watch(onReplay(T, { since: 2, connection: conn }));
@@ -202,6 +219,23 @@ describe('truncation', () => {
     sock().receive(S.end(T, reqId, { seq: 6, epoch: 'E', truncated: true }));
     expect(w.names()).toEqual(['m:5', 'm:6', 'truncated:6', 'm:7']);
     expect(w.statuses.find((s) => s.state === 'live')).toEqual({ state: 'live', outcome: 'truncated', reason: 'evicted', seq: 6, epoch: 'E' });
+  });
+
+  it('a truncated replay cut short after its first messages still reports truncated at the next end', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    sock().receive(S.truncated(T, reqId, 'evicted', 3, 6, 'E'));
+    sock().receive(S.msg(T, reqId, 3, 'm', 3));
+    sock().drop();
+    vi.advanceTimersByTime(100);
+    sock().open();
+    const again = lastReq();
+    expect(again).toMatchObject({ since: 3, epoch: 'E' });
+    for (const s of [4, 5, 6]) sock().receive(S.msg(T, again.reqId, s, 'm', s));
+    sock().receive(S.end(T, again.reqId, { seq: 6, epoch: 'E' }));
+    expect(w.names()).toEqual(['m:3', 'm:4', 'm:5', 'm:6', 'truncated:6']);
+    expect(w.status()).toMatchObject({ state: 'live', outcome: 'truncated', reason: 'evicted' });
   });
 
   it('end.truncated alone (the core plugin shape) is understood too', () => {

@@ -56,8 +56,15 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Live frames that arrived while a replay was outstanding, in arrival order. */
   let held: LiveEvent[] = [];
+  /** How many of `held` arrived before the current request was sent. */
+  let heldBefore = 0;
   /** What the current request's frames said before its `end`. */
   let truncation: string | undefined;
+  /**
+   * A truncation whose gap was already passed (messages after it delivered) by a request that
+   * never reached `end` (socket lost, timeout, unmount): the next `end` reports it, so no gap goes unreported.
+   */
+  let owed: string | undefined;
   let denial: string | undefined;
   let errors = 0;
   /** Epochs this store has moved away from: frames still in flight from them are stale, not a new reset. */
@@ -101,6 +108,7 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     if (conn === undefined) return;
     state = 'replaying';
     truncation = denial = undefined;
+    heldBefore = held.length;
     reqId = conn.request(client, seq, epoch, batch);
     // Not sent (socket not open): the connection's next open asks again through `resume`.
     if (reqId !== undefined) timer = setTimeout(timedOut, conn.replayTimeout);
@@ -131,6 +139,7 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
         const s = d.seq;
         // At most once per seq: a retried or overlapping request never delivers twice.
         if (!isValidSeq(s) || s <= seq) return;
+        if (truncation !== undefined) owed ??= truncation;
         seq = s;
         emit({ topic, event: String(d.event), data: d.data === undefined ? null : d.data, seq: s });
       } else if (event === 'truncated') {
@@ -165,12 +174,23 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
       return;
     }
     errors = 0;
+    truncation ??= owed;
+    owed = undefined;
     const truncated = truncation !== undefined || d.truncated === true;
     const newEpoch = isValidEpoch(d.epoch) ? d.epoch : epoch;
     if (truncated && truncation === undefined) truncation = epoch !== undefined && newEpoch !== epoch ? 'reset' : 'evicted';
     // A truncated answer names the position to continue from (after a reset it can be lower than ours).
     if (isValidSeq(d.seq) && (truncated || d.seq > seq)) seq = d.seq;
     if (epoch !== undefined && newEpoch !== epoch) retired.add(epoch);
+    // A frame received before the request was sent was published before the server read the
+    // topic: if the answer names another epoch, the frame's epoch is over. Retiring it keeps a
+    // dead frame from asking again forever.
+    if (newEpoch !== undefined) {
+      for (let i = 0; i < heldBefore; i++) {
+        const e = held[i]!.epoch;
+        if (isValidEpoch(e) && e !== newEpoch) retired.add(e);
+      }
+    }
     epoch = newEpoch;
     state = 'live';
     outcome = truncated ? 'truncated' : 'ok';
