@@ -120,6 +120,23 @@ describe('round trips', () => {
   });
 });
 
+describe('buffers with different sizes on one prefix', () => {
+  it('a reader with a smaller size answers a page whose end names exactly what it sent', async () => {
+    const p = prefix();
+    const writer = createReplay(redis, { prefix: p, size: 20 });
+    const reader = createReplay(redis, { prefix: p, size: 5 });
+    const platform = new RecordingPlatform();
+    for (let i = 1; i <= 20; i++) await writer.publish(platform, 'chat', 'e', i);
+    const { epoch } = await reader.position('chat');
+    expect(await reader.position('chat')).toEqual({ seq: 20, epoch });
+    await reader.replay('ws', 'chat', { seq: 2, epoch }, platform, 'r');
+    expect(replayFrames(platform)).toEqual([
+      ...[3, 4, 5, 6, 7].map((seq) => ({ event: 'msg', data: { reqId: 'r', seq, event: 'e', data: seq } })),
+      { event: 'end', data: { reqId: 'r', seq: 7, epoch } },
+    ]);
+  });
+});
+
 describe('concurrent writers', () => {
   it('two buffers on one Redis publishing thousands of interleaved messages give one gap-free sequence', async () => {
     const p = prefix();

@@ -12,11 +12,30 @@
 ]]
 local stream, ekey = KEYS[1], KEYS[2]
 local epoch = redis.call('GET', ekey)
-local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+-- A replay reads its tail first: when it is not empty, its last row is the newest entry, whose
+-- ID is the seq. Only an empty tail (caught up, a position read, no stream) needs the newest
+-- entry read apart. A tail cut by COUNT (a writer with a larger `size` than this reader) is a
+-- page: the snapshot then ends at its last row, so `end` names exactly what was sent and the
+-- client asks for the rest when the next live frame shows the gap.
+local rows = {}
+if ARGV[1] ~= '0' then
+  rows = redis.call('XRANGE', stream, '0-' .. ARGV[1], '+', 'COUNT', ARGV[2])
+end
+local newest
+local top
+if #rows > 0 then
+  newest = rows[#rows][1]
+end
+if #rows == 0 or #rows >= tonumber(ARGV[2]) then
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if #last > 0 then
+    top = tonumber(string.sub(last[1][1], 3))
+    newest = newest or last[1][1]
+  end
+end
 
---- @include "newEpoch"
-
-if #last == 0 then
+if not newest then
+  --- @include "newEpoch"
   -- No counter. A live epoch left behind by a vanished stream is over: fix a new pending one.
   if not epoch or string.byte(epoch, 1) ~= 126 then
     epoch = '~' .. newEpoch()
@@ -25,8 +44,9 @@ if #last == 0 then
   return {0, string.sub(epoch, 2), 1, {}}
 end
 
-local seq = tonumber(string.sub(last[1][1], 3))
+local seq = tonumber(string.sub(newest, 3))
 if not epoch then
+  --- @include "newEpoch"
   -- The counter survived its epoch (eviction): its old positions must not match any more.
   epoch = newEpoch()
   redis.call('SET', ekey, epoch)
@@ -36,10 +56,4 @@ elseif string.byte(epoch, 1) == 126 then
   epoch = string.sub(epoch, 2)
 end
 
-local oldest = seq - redis.call('XLEN', stream) + 1
-local from = tonumber(ARGV[1])
-local rows = {}
-if from > 0 and from <= seq then
-  rows = redis.call('XRANGE', stream, '0-' .. ARGV[1], '+', 'COUNT', ARGV[2])
-end
-return {seq, epoch, oldest, rows}
+return {seq, epoch, (top or seq) - redis.call('XLEN', stream) + 1, rows}
