@@ -52,6 +52,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
   const pending = new Map<string, Promise<void>>();
   let sub: Subscriber | undefined;
   let lost = false;
+  let waitingReady: Promise<void> | undefined;
 
   function onMessage(channel: string, message: string): void {
     const topic = topicOfChannel(prefix, channel);
@@ -105,7 +106,13 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
    */
   function ready(s: Subscriber): Promise<void> {
     if (s.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => s.once('ready', () => resolve()));
+    // One listener however many topics wait (an outage can hold many).
+    return (waitingReady ??= new Promise<void>((resolve) =>
+      s.once('ready', () => {
+        waitingReady = undefined;
+        resolve();
+      }),
+    ));
   }
 
   function subscribe(topic: string): Promise<void> {
@@ -176,6 +183,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
             const s = sub;
             sub = undefined;
             lost = false;
+            waitingReady = undefined;
             s.disconnect();
           }
         },

@@ -198,6 +198,10 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     },
 
     async clear() {
+      if (cluster && redis.status !== 'ready') {
+        // Before the slots are known a Cluster client lists no nodes: clear() would do nothing.
+        await runner.watch(new Promise<void>((resolve) => redis.once('ready', () => resolve())), 'clear() waiting for the cluster under', prefix);
+      }
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
       // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
       await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(prefix)), 'clear() under', prefix)));
