@@ -73,3 +73,12 @@ describe('endFrame', () => {
     expect(JSON.parse(endFrame('t', '"reqId":"a",', { error: 'TIMEOUT' }))).toEqual({ topic: '__replay:t', event: 'end', data: { reqId: 'a', error: 'TIMEOUT' } });
   });
 });
+
+describe('seqText', () => {
+  it('writes every seq exactly as String() does, across the table boundaries', async () => {
+    const { seqText } = await import('./frames.js');
+    const values = [0, 1, 9, 10, 999, 1000, 1001, 1010, 10_000, 99_999, 100_000, 999_999, 1_000_000, 1_000_001, 1_001_000, 12_345_678, 999_999_999, 1e9, 2 ** 31, 2 ** 53 - 1];
+    for (const v of values) expect(seqText(v)).toBe(String(v));
+    for (let v = 0; v < 3_000_000; v += 997) expect(seqText(v)).toBe(String(v));
+  });
+});
