@@ -75,6 +75,12 @@ export async function startDev(port: number, env: Record<string, string> = {}): 
   return ready(client(`http://127.0.0.1:${port}`, proc), 90_000);
 }
 
+/** `vite preview` of the production build: the plugin serves /ws, the built hooks.server registers the hooks. */
+export async function startPreview(port: number, env: Record<string, string> = {}): Promise<DemoServer> {
+  const proc = start(`${BIN}/vite`, ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: DEMO, env });
+  return ready(client(`http://127.0.0.1:${port}`, proc), 60_000);
+}
+
 /** `node server.js` on the production build: adapter-node plus attach() for /ws. */
 export async function startProd(port: number, env: Record<string, string> = {}): Promise<DemoServer> {
   const base = `http://127.0.0.1:${port}`;
