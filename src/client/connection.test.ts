@@ -165,12 +165,17 @@ describe('no socket during SSR', () => {
       const stop = onReplay('chat', { since: 3 }).scan(['ssr'], (l, e) => [...l, e.event]).subscribe((v) => values.push(v));
       const statuses: unknown[] = [];
       onReplay('chat', { since: 3 }).status.subscribe((s) => statuses.push(s.state));
+      // Even given the (inert) connection explicitly, a store stays idle on the server.
+      const explicit = onReplay('chat', { since: 3, connection: conn });
+      const stopExplicit = explicit.subscribe(() => {});
+      explicit.status.subscribe((s) => statuses.push(s.state))();
+      stopExplicit();
       on('chat').subscribe((v) => values.push(v))();
       stop();
       expect(spy).not.toHaveBeenCalled();
       expect(seen).toEqual(['closed']);
       expect(values).toEqual([['ssr'], null]);
-      expect(statuses).toEqual(['idle']);
+      expect(statuses).toEqual(['idle', 'idle']);
       expect(conn.send('x')).toBe(false);
     } finally {
       vi.unstubAllGlobals();

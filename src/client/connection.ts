@@ -82,6 +82,8 @@ export interface Connection {
   reconnect(): void;
   /** Closes the socket for good. On the shared connection, a later `connect()` opens a new one. */
   close(): void;
+  /** @internal `true` after `close()`, and from the start without a socket (SSR): nothing will ever be sent. */
+  readonly closed: boolean;
   /** @internal */ readonly replayTimeout: number;
   /** @internal */ readonly backoff: Required<BackoffOptions>;
   /** @internal Receives the live frames of `topic`; the first listener subscribes on the wire, the last unsubscribes. */
@@ -254,6 +256,9 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
 
   const conn: Connection = {
     status: status.store,
+    get closed() {
+      return closed;
+    },
     replayTimeout: positive(options.replayTimeout, 10000),
     backoff,
 

@@ -13,7 +13,7 @@ export function on<T = unknown>(topic: string, options?: OnOptions): EventStore<
   if (!isValidTopic(topic) || isSystemTopic(topic)) throw gaplessError('type', 'INVALID_TOPIC', `on topic must be a valid, non-system topic, got ${describe(topic)}`);
   const events = cell<LiveEvent<T> | null>(null, (self) => {
     const conn = options?.connection ?? defaultConnection();
-    if (conn === undefined) return () => {};
+    if (conn === undefined || conn.closed) return () => {};
     // The parsed frame is the event: nothing else is allocated per message.
     const unlisten = conn.listen(topic, self.set as (frame: LiveEvent) => void);
     return () => {

@@ -233,7 +233,11 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
 
   function activate(): () => void {
     conn = options.connection ?? defaultConnection();
-    if (conn === undefined) return () => {}; // SSR: no socket, the store keeps its initial value
+    // SSR (no socket) or a closed connection: the store stays idle with its initial value.
+    if (conn === undefined || conn.closed) {
+      conn = undefined;
+      return () => {};
+    }
     // Subscribe before asking: the server then reads the replay after the live subscription exists.
     const unlisten = conn.listen(topic, live);
     const detach = conn.attach(client);
