@@ -181,7 +181,7 @@ describe('registry', () => {
     registerHooks(hooks);
     const platform = getPlatform();
     vi.resetModules();
-    const copy = (await import('./registry.js?copy')) as typeof import('./registry.js');
+    const copy = await import('./registry.js'); // a fresh module instance after resetModules
     expect(copy.getPlatform).not.toBe(getPlatform);
     expect(copy.getPlatform()).toBe(platform);
     expect(copy.registry().hooks).toBe(hooks);
