@@ -249,6 +249,19 @@ describe('subscriptions', () => {
     conn.close();
   });
 
+  it('a subscribe-batch of long topics is split so that no frame passes 32 KiB', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const topics = Array.from({ length: 200 }, (_, i) => String(i).padStart(256, 'é'));
+    const stops = topics.map((t) => on(t, { connection: conn }).subscribe(() => {}));
+    f.last().open();
+    const sent = f.last().sent;
+    expect(sent.length).toBeGreaterThan(1);
+    for (const text of sent) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(32 * 1024);
+    expect(f.last().frames().flatMap((fr) => fr.topics as string[])).toEqual(topics);
+    stops.forEach((s) => s());
+    conn.close();
+  });
+
   it('send() queues app frames until the socket opens, then sends them in order', () => {
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
     expect(conn.send({ n: 1 })).toBe(true);

@@ -103,8 +103,28 @@ const OPEN = 1;
 const MAX_QUEUED = 256;
 const EMPTY: Record<string, unknown> = Object.freeze({});
 
-function chunks<T>(list: T[], each: (part: T[]) => void): void {
-  for (let i = 0; i < list.length; i += MAX_BATCH_ITEMS) each(list.slice(i, i + MAX_BATCH_ITEMS));
+/** Bytes a batch frame may use, well under the server's default `maxPayload` (64 KiB). */
+const MAX_BATCH_BYTES = 32 * 1024;
+
+/**
+ * Splits a batch into frames of at most 256 items and about 32 KiB, so a resume never becomes
+ * one frame the server refuses (reference-notes A W19). `topicOf` gives each item's topic; a
+ * topic counts 3 bytes per UTF-16 unit (the UTF-8 worst case) plus room for the other fields.
+ */
+function chunks<T>(list: T[], topicOf: (item: T) => string, each: (part: T[]) => void): void {
+  let part: T[] = [];
+  let bytes = 0;
+  for (const item of list) {
+    const size = topicOf(item).length * 3 + 100;
+    if (part.length === MAX_BATCH_ITEMS || (part.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
+      each(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(item);
+    bytes += size;
+  }
+  if (part.length > 0) each(part);
 }
 
 function resolveUrl(options: ConnectOptions): string | undefined {
@@ -177,11 +197,11 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       setStatus('open');
       // Subscribes first: the server handles one socket's frames in order, so every replay
       // below is read after its topic's live subscription exists (reference-notes A W1).
-      chunks([...listeners.keys()], (topics) => write({ type: 'subscribe-batch', topics }));
+      chunks([...listeners.keys()], (t) => t, (topics) => write({ type: 'subscribe-batch', topics }));
       const batch: ReplayItem[] = [];
       for (const c of [...clients]) c.resume(batch);
       if (batch.length === 1) write({ type: 'replay', ...batch[0] });
-      else chunks(batch, (items) => write({ type: 'replay-batch', items }));
+      else chunks(batch, (item) => item.topic, (items) => write({ type: 'replay-batch', items }));
       const pending = queue;
       queue = [];
       for (const text of pending) ws.send(text);
