@@ -4,7 +4,7 @@
  * `replay-batch`), and the routing of incoming frames to them.
  */
 import { REPLAY_PREFIX } from '../core/names.js';
-import type { ReqId } from '../protocol/frames.js';
+import type { Envelope, ReplayRequest, ReqId } from '../protocol/frames.js';
 import { MAX_BATCH_ITEMS } from '../protocol/parse.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { cell, type Readable } from './store.js';
@@ -30,22 +30,11 @@ export interface ConnectOptions {
   backoff?: BackoffOptions;
 }
 
-/** A topic event as stores deliver it. Live events are the parsed frame itself (it also carries `epoch`). */
-export interface LiveEvent<T = unknown> {
-  topic: string;
-  event: string;
-  data: T;
-  seq?: number;
-  epoch?: string;
-}
+/** A topic event as stores deliver it: the wire envelope. Live events are the parsed frame itself. */
+export type LiveEvent<T = unknown> = Envelope<string, T>;
 
-/** One item of a replay or replay-batch request. */
-export interface ReplayItem {
-  topic: string;
-  since: number;
-  epoch?: string;
-  reqId: ReqId;
-}
+/** One item of a replay-batch request (a `replay` frame without `type`), always with its own reqId. */
+export type ReplayItem = Omit<ReplayRequest, 'type' | 'reqId'> & { reqId: ReqId };
 
 /**
  * What the connection needs from a replay store. @internal
