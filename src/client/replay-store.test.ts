@@ -476,6 +476,15 @@ describe('remounts and scan (reference A W10, W11)', () => {
     expect(w.status().state).toBe('live');
   });
 
+  it('a cycle torn down before the socket opened sends nothing when it opens: one request for the live cycle (A W10)', () => {
+    const store = onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn });
+    watch(store).stop();
+    const w = watch(store);
+    sock().open();
+    expect(sock().take()).toEqual([{ type: 'subscribe-batch', topics: [T] }, { type: 'replay', topic: T, since: 0, epoch: 'E', reqId: expect.any(Number) }]);
+    expect(w.status().state).toBe('replaying');
+  });
+
   it('status is idle after the last subscriber leaves and keeps the position', () => {
     sock().open();
     const store = onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn });
@@ -486,5 +495,26 @@ describe('remounts and scan (reference A W10, W11)', () => {
     stop();
     expect(seen.map((s) => s.state)).toEqual(['idle', 'replaying', 'live', 'idle']);
     expect(seen.at(-1)).toMatchObject({ seq: 4, epoch: 'E' });
+  });
+});
+
+describe('Svelte store contract', () => {
+  it("works with svelte/store's get and derived, and a destructured subscribe", async () => {
+    const { get, derived } = await import('svelte/store');
+    sock().open();
+    const store = onReplay<number>(T, { since: { seq: 0, epoch: 'E' }, connection: conn });
+    expect(get(store)).toBeNull();
+    expect(get(store.status).state).toBe('idle');
+    const count = derived(store.scan(0, (n) => n + 1), (n) => n * 10);
+    const seen: number[] = [];
+    const { subscribe } = count;
+    const stop = subscribe((v) => seen.push(v));
+    const { reqId } = lastReq();
+    sock().receive(S.msg(T, reqId, 1, 'm', 1));
+    sock().receive(S.end(T, reqId, { seq: 1, epoch: 'E' }));
+    sock().receive(S.live(T, 'm', 2, 2, 'E'));
+    expect(seen).toEqual([0, 10, 20]);
+    stop();
+    stop();
   });
 });
