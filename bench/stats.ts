@@ -11,12 +11,19 @@ export type Loop = (iterations: number) => void;
 export type AsyncLoop = (iterations: number) => Promise<void>;
 
 export interface CompareOptions {
-  /** Timed rounds per contender. Default 7. */
+  /** Timed rounds per contender. Default 15. */
   rounds?: number;
-  /** Target duration of one timed run, in ms. Default 60. */
+  /** Target duration of one timed run, in ms. Default 40. */
   roundMs?: number;
   /** Warm-up time per contender before timing, in ms. Default 150. */
   warmupMs?: number;
+  /**
+   * What a run's duration is measured in. `cpu` (the default for synchronous loops): this
+   * process's user+system CPU time, which does not advance while a neighbour holds the core,
+   * and does count our GC helper threads. `wall`: elapsed time (the default for async loops,
+   * whose cost is partly in another process).
+   */
+  clock?: 'cpu' | 'wall';
 }
 
 export interface Comparison {
@@ -62,38 +69,70 @@ export function hasGc(): boolean {
   return typeof (globalThis as { gc?: unknown }).gc === 'function';
 }
 
-/** Wall time of one run of `loop(iterations)`, in ns. */
-export function timeLoop(loop: Loop, iterations: number): number {
+/** This process's CPU time (user + system, all threads), in ns. */
+export function cpuNs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1000;
+}
+
+/** Wall time (or CPU time) of one run of `loop(iterations)`, in ns. */
+export function timeLoop(loop: Loop, iterations: number, clock: 'cpu' | 'wall' = 'wall'): number {
+  if (clock === 'cpu') {
+    const start = cpuNs();
+    loop(iterations);
+    return cpuNs() - start;
+  }
   const start = nowNs();
   loop(iterations);
   return Number(nowNs() - start);
 }
 
-export async function timeAsyncLoop(loop: AsyncLoop, iterations: number): Promise<number> {
+export async function timeAsyncLoop(loop: AsyncLoop, iterations: number, clock: 'cpu' | 'wall' = 'wall'): Promise<number> {
+  if (clock === 'cpu') {
+    const start = cpuNs();
+    await loop(iterations);
+    return cpuNs() - start;
+  }
   const start = nowNs();
   await loop(iterations);
   return Number(nowNs() - start);
 }
 
-/** Iterations that take about `targetMs`; doubles from 1, so it also warms the code up. */
+/**
+ * Iterations that take about `targetMs`. Doubles from 1 (which also warms the code up), then
+ * re-times at the estimate and keeps the fastest rate seen: a one-off pause in a short early
+ * run (compilation, a GC, a neighbour) would otherwise make every timed round far too short.
+ */
 export function calibrate(loop: Loop, targetMs: number): number {
+  const targetNs = targetMs * 1e6;
   let n = 1;
-  for (let step = 0; step < MAX_CALIBRATION_STEPS; step++) {
-    const ns = timeLoop(loop, n);
-    if (ns >= targetMs * 1e6 / 4) return Math.max(1, Math.round((n * targetMs * 1e6) / Math.max(ns, 1)));
+  let ns = timeLoop(loop, n);
+  for (let step = 0; step < MAX_CALIBRATION_STEPS && ns < targetNs / 8; step++) {
     n *= 2;
+    ns = timeLoop(loop, n);
   }
-  return n;
+  let best = Math.max(ns, 1) / n;
+  for (let k = 0; k < 3; k++) {
+    const m = Math.max(1, Math.round(targetNs / best));
+    best = Math.min(best, Math.max(timeLoop(loop, m), 1) / m);
+  }
+  return Math.max(1, Math.round(targetNs / best));
 }
 
 export async function calibrateAsync(loop: AsyncLoop, targetMs: number): Promise<number> {
+  const targetNs = targetMs * 1e6;
   let n = 1;
-  for (let step = 0; step < MAX_CALIBRATION_STEPS; step++) {
-    const ns = await timeAsyncLoop(loop, n);
-    if (ns >= targetMs * 1e6 / 4) return Math.max(1, Math.round((n * targetMs * 1e6) / Math.max(ns, 1)));
+  let ns = await timeAsyncLoop(loop, n);
+  for (let step = 0; step < MAX_CALIBRATION_STEPS && ns < targetNs / 8; step++) {
     n *= 2;
+    ns = await timeAsyncLoop(loop, n);
   }
-  return n;
+  let best = Math.max(ns, 1) / n;
+  for (let k = 0; k < 3; k++) {
+    const m = Math.max(1, Math.round(targetNs / best));
+    best = Math.min(best, Math.max(await timeAsyncLoop(loop, m), 1) / m);
+  }
+  return Math.max(1, Math.round(targetNs / best));
 }
 
 function warmUp(loop: Loop, iterations: number, warmupMs: number): void {
@@ -108,9 +147,10 @@ function warmUp(loop: Loop, iterations: number, warmupMs: number): void {
  * GC debt, a neighbour's burst). Garbage is collected between runs so each starts clean.
  */
 export function compare(contenders: Record<string, Loop>, options: CompareOptions = {}): Comparison {
-  const rounds = options.rounds ?? 7;
-  const roundMs = options.roundMs ?? 60;
+  const rounds = options.rounds ?? 15;
+  const roundMs = options.roundMs ?? 40;
   const warmupMs = options.warmupMs ?? 150;
+  const clock = options.clock ?? 'cpu';
   const names = Object.keys(contenders);
   if (names.length < 2) throw new Error('compare needs at least two contenders');
   const iterations: Record<string, number> = {};
@@ -124,7 +164,7 @@ export function compare(contenders: Record<string, Loop>, options: CompareOption
     for (const name of order) {
       collect();
       const n = iterations[name]!;
-      roundOps[name] = n / (timeLoop(contenders[name]!, n) / 1e9);
+      roundOps[name] = n / (Math.max(timeLoop(contenders[name]!, n, clock), 1000) / 1e9);
       samples[name]!.push(roundOps[name]!);
     }
     ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
@@ -136,8 +176,9 @@ export function compare(contenders: Record<string, Loop>, options: CompareOption
 
 /** `compare` for asynchronous loops (a Redis round trip, a socket). */
 export async function compareAsync(contenders: Record<string, AsyncLoop>, options: CompareOptions = {}): Promise<Comparison> {
-  const rounds = options.rounds ?? 7;
-  const roundMs = options.roundMs ?? 60;
+  const rounds = options.rounds ?? 15;
+  const roundMs = options.roundMs ?? 40;
+  const clock = options.clock ?? 'wall';
   const names = Object.keys(contenders);
   if (names.length < 2) throw new Error('compareAsync needs at least two contenders');
   const iterations: Record<string, number> = {};
@@ -150,7 +191,7 @@ export async function compareAsync(contenders: Record<string, AsyncLoop>, option
     for (const name of order) {
       collect();
       const n = iterations[name]!;
-      roundOps[name] = n / ((await timeAsyncLoop(contenders[name]!, n)) / 1e9);
+      roundOps[name] = n / (Math.max(await timeAsyncLoop(contenders[name]!, n, clock), 1000) / 1e9);
       samples[name]!.push(roundOps[name]!);
     }
     ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
@@ -178,6 +219,12 @@ export function formatSpread(ratios: readonly number[]): string {
   if (ratios.length === 0) return '';
   const sorted = [...ratios].sort((a, b) => a - b);
   return formatRatio(sorted[0]!) + '–' + formatRatio(sorted[sorted.length - 1]!);
+}
+
+/** The middle half of the per-round ratios (25th–75th percentile), `a–b`. */
+export function formatQuartiles(ratios: readonly number[]): string {
+  if (ratios.length === 0) return '';
+  return formatRatio(percentile(ratios, 25)) + '–' + formatRatio(percentile(ratios, 75));
 }
 
 export function formatBytes(bytes: number): string {
