@@ -132,6 +132,24 @@ describe('replay then live', () => {
     expect(w.names()).toEqual(['m:2', 'm:3']);
   });
 
+  it('holds at most 4096 live frames while a replay is outstanding; the dropped ones come back by replay', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    for (let s = 1; s <= 5000; s++) sock().receive(S.live(T, 'm', s, s, 'E'));
+    sock().take();
+    sock().receive(S.end(T, reqId, { seq: 0, epoch: 'E' }));
+    // 1..2048 were dropped: the first held frame (2049) is a gap, so the store asks from 0.
+    expect(w.events).toEqual([]);
+    const again = sock().take();
+    expect(again).toEqual([{ type: 'replay', topic: T, since: 0, epoch: 'E', reqId: expect.any(Number) }]);
+    const r = again[0]!.reqId as number;
+    for (let s = 1; s <= 2048; s++) sock().receive(S.msg(T, r, s, 'm', s));
+    sock().receive(S.end(T, r, { seq: 2048, epoch: 'E' }));
+    expect(w.events.map((e) => e.seq)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    expect(w.status()).toMatchObject({ state: 'live', seq: 5000 });
+  });
+
   it('in live mode, drops a seq it already has', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));

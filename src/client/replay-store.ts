@@ -40,6 +40,9 @@ export interface ReplayStore<T = unknown> extends EventStore<LiveEvent<T>> {
 }
 
 
+/** Most live frames held while a replay is outstanding. */
+const MAX_HELD = 4096;
+
 export function onReplay<T = unknown>(topic: string, options: ReplayOptions): ReplayStore<T> {
   if (!isValidTopic(topic) || isSystemTopic(topic)) throw gaplessError('type', 'INVALID_TOPIC', `onReplay topic must be a valid, non-system topic, got ${describe(topic)}`);
   const start = parseSince(options?.since);
@@ -205,6 +208,12 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
   /** One live frame: the hot path. Allocates nothing; the frame object itself is the event. */
   function live(frame: LiveEvent): void {
     if (state === 'replaying') {
+      // Bounded while a replay keeps failing: the oldest half goes. Frames with an epoch come
+      // back through the replay (the merge sees the gap and asks); frames without one are lost.
+      if (held.length >= MAX_HELD) {
+        held = held.slice(MAX_HELD / 2);
+        heldBefore = Math.max(0, heldBefore - MAX_HELD / 2);
+      }
       held.push(frame);
       return;
     }
