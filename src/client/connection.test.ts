@@ -86,6 +86,16 @@ describe('connection lifecycle', () => {
     expect(backoffDelay(5000, 500, 30000)).toBe(15000);
   });
 
+  it('a status subscriber that closes the connection on open does not break the open handler', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const stop = on('t', { connection: conn }).subscribe(() => {});
+    conn.status.subscribe((s) => s === 'open' && conn.close());
+    expect(() => f.last().open()).not.toThrow();
+    expect(f.last().sent).toEqual([]);
+    stop();
+  });
+
   it('reconnect() drops the socket and opens a new one at once, without backoff', () => {
     const f = fakeSockets();
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });

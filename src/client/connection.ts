@@ -184,6 +184,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       if (socket !== ws) return;
       attempt = 0;
       setStatus('open');
+      // A status subscriber may have closed or replaced the socket.
+      if (socket !== ws) return;
       // Subscribes first: the server handles one socket's frames in order, so every replay
       // below is read after its topic's live subscription exists (reference-notes A W1).
       chunks([...listeners.keys()], (t) => t, (topics) => write({ type: 'subscribe-batch', topics }));
