@@ -29,6 +29,12 @@ export interface Runner {
    * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error.
    */
   script(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string): Promise<unknown>;
+  /**
+   * The same, for publishes: on a standalone client, the calls made in one tick are written
+   * together (one socket write, as ioredis's auto-pipelining does), still one EVALSHA each.
+   * `written` runs once the command has been handed to ioredis's socket (or offline queue).
+   */
+  batched(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string, written: () => void): Promise<unknown>;
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
@@ -67,21 +73,60 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     }
   }
 
+  function evalsha(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], p: Pending, resolve: (v: unknown) => void, reject: (e: unknown) => void): (error: Error | null, value?: unknown) => void {
+    return (error, value) => {
+      if (error === null || error === undefined) {
+        if (inFlight.delete(p)) resolve(value);
+      } else if (isNoScript(error)) {
+        redis.eval(script.lua, script.numberOfKeys, ...keys, ...args).then(
+          (v) => inFlight.delete(p) && resolve(v),
+          (e: unknown) => inFlight.delete(p) && reject(e),
+        );
+      } else if (inFlight.delete(p)) {
+        reject(error);
+      }
+    };
+  }
+
+  /** Calls of the current tick, written in one go; `undefined` on a Cluster (pipelines there are per slot). */
+  let batch: ReturnType<Redis['pipeline']> | undefined;
+  let afterWrite: (() => void)[] = [];
+  const pipelines = !redis.isCluster;
+  function flush(): void {
+    const pipeline = batch!;
+    const callbacks = afterWrite;
+    batch = undefined;
+    afterWrite = [];
+    // Each command settles through its own callback; the pipeline's promise only repeats them.
+    pipeline.exec().catch(() => {});
+    for (const fn of callbacks) fn();
+  }
+
   return {
     script(script, keys, args, what, topic) {
       return new Promise((resolve, reject) => {
         const p: Pending = { at: performance.now() + ms, what, topic, reject };
         track(p);
-        const done = (value: unknown) => {
-          if (inFlight.delete(p)) resolve(value);
-        };
-        const failed = (error: unknown) => {
-          if (inFlight.delete(p)) reject(error);
-        };
-        redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then(done, (error: unknown) => {
-          if (!isNoScript(error)) return failed(error);
-          redis.eval(script.lua, script.numberOfKeys, ...keys, ...args).then(done, failed);
-        });
+        const settle = evalsha(script, keys, args, p, resolve, reject);
+        redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then((v) => settle(null, v), (e: Error) => settle(e));
+      });
+    },
+
+    batched(script, keys, args, what, topic, written) {
+      if (!pipelines) {
+        const call = this.script(script, keys, args, what, topic);
+        written();
+        return call;
+      }
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        track(p);
+        if (batch === undefined) {
+          batch = (redis as Redis).pipeline();
+          setImmediate(flush);
+        }
+        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...args, evalsha(script, keys, args, p, resolve, reject));
+        afterWrite.push(written);
       });
     },
 

@@ -134,8 +134,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       // resend (autoResendUnfulfilledCommands, Cluster retries), so it must look for its first
       // run before appending: no duplicate entry.
       const flags = Buffer.from(flagText);
-      const call = runner.script(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags], 'a publish to', topic);
-      markSentLater(flags);
+      const call = runner.batched(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags], 'a publish to', topic, () => markSentLater(flags));
       return call.then((reply) => {
         const [seq, epoch] = reply as PublishReply;
         // With a relay attached, the frame comes back through Redis in seq order with every
