@@ -88,12 +88,19 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     };
   }
 
-  /** Calls of the current tick, written in one go; `undefined` on a Cluster (pipelines there are per slot). */
+  /**
+   * Publishes of the current turn after its first: written together by one pipeline when the
+   * turn's microtasks are done. The first goes out at once, so a lone publish pays no pipeline.
+   * Cluster clients send directly (a pipeline there must stay within one slot).
+   */
   let batch: ReturnType<Redis['pipeline']> | undefined;
   let afterWrite: (() => void)[] = [];
+  let turnOpen = false;
   const pipelines = !redis.isCluster;
-  function flush(): void {
-    const pipeline = batch!;
+  function endTurn(): void {
+    turnOpen = false;
+    if (batch === undefined) return;
+    const pipeline = batch;
     const callbacks = afterWrite;
     batch = undefined;
     afterWrite = [];
@@ -113,7 +120,12 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     },
 
     batched(script, keys, args, what, topic, written) {
-      if (!pipelines) {
+      if (!pipelines || !turnOpen) {
+        if (pipelines) {
+          turnOpen = true;
+          // After every microtask of this turn, so that publishes issued by promise chains join.
+          process.nextTick(endTurn);
+        }
         const call = this.script(script, keys, args, what, topic);
         written();
         return call;
@@ -121,10 +133,7 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       return new Promise((resolve, reject) => {
         const p: Pending = { at: performance.now() + ms, what, topic, reject };
         track(p);
-        if (batch === undefined) {
-          batch = (redis as Redis).pipeline();
-          setImmediate(flush);
-        }
+        batch ??= (redis as Redis).pipeline();
         (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...args, evalsha(script, keys, args, p, resolve, reject));
         afterWrite.push(written);
       });
