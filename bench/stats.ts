@@ -33,6 +33,13 @@ export interface Comparison {
   ratio: number;
   /** Every round's ratio, for a spread column if wanted. */
   ratios: number[];
+  /** Every round's ops/s per contender, for other paired ratios (see `pairedRatio`). */
+  rounds: Record<string, number>[];
+}
+
+/** Median over rounds of `a`'s ops/s over `b`'s, each pair from the same round. */
+export function pairedRatio(comparison: Comparison, a: string, b: string): number {
+  return median(comparison.rounds.map((round) => round[a]! / round[b]!));
 }
 
 const MAX_CALIBRATION_STEPS = 40;
@@ -158,6 +165,7 @@ export function compare(contenders: Record<string, Loop>, options: CompareOption
   for (const name of names) warmUp(contenders[name]!, iterations[name]!, warmupMs);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const ratios: number[] = [];
+  const perRound: Record<string, number>[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
     const roundOps: Record<string, number> = {};
@@ -168,10 +176,11 @@ export function compare(contenders: Record<string, Loop>, options: CompareOption
       samples[name]!.push(roundOps[name]!);
     }
     ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
+    perRound.push(roundOps);
   }
   const ops: Record<string, number> = {};
   for (const name of names) ops[name] = median(samples[name]!);
-  return { ops, ratio: median(ratios), ratios };
+  return { ops, ratio: median(ratios), ratios, rounds: perRound };
 }
 
 /** `compare` for asynchronous loops (a Redis round trip, a socket). */
@@ -185,6 +194,7 @@ export async function compareAsync(contenders: Record<string, AsyncLoop>, option
   for (const name of names) iterations[name] = await calibrateAsync(contenders[name]!, roundMs);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const ratios: number[] = [];
+  const perRound: Record<string, number>[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
     const roundOps: Record<string, number> = {};
@@ -195,10 +205,11 @@ export async function compareAsync(contenders: Record<string, AsyncLoop>, option
       samples[name]!.push(roundOps[name]!);
     }
     ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
+    perRound.push(roundOps);
   }
   const ops: Record<string, number> = {};
   for (const name of names) ops[name] = median(samples[name]!);
-  return { ops, ratio: median(ratios), ratios };
+  return { ops, ratio: median(ratios), ratios, rounds: perRound };
 }
 
 // ---- formatting ------------------------------------------------------------------------
