@@ -129,10 +129,11 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const keys = topicKeys(prefix, topic);
       const id = writer + '.' + (++published).toString(36);
       // Byte 1 tells the script whether this publish may already have run. ioredis copies the
-      // arguments into the socket when it writes a command, and writes it in this tick (or in an
-      // earlier-scheduled setImmediate with auto-pipelining). Anything it sends after that is a
-      // resend (autoResendUnfulfilledCommands, Cluster retries), so it must look for its first
-      // run before appending: no duplicate entry.
+      // arguments into the socket when it writes a command; `written` runs right after our
+      // write (or our batch's), and the flip waits one more setImmediate, after any write that
+      // ioredis's own auto-pipelining scheduled. Anything sent after the flip is a resend
+      // (autoResendUnfulfilledCommands, Cluster retries) or a first send out of the offline
+      // queue, so it looks for a first run before appending: no duplicate entry.
       const flags = Buffer.from(flagText);
       const call = runner.batched(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags], 'a publish to', topic, () => markSentLater(flags));
       return call.then((reply) => {
@@ -166,17 +167,18 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
           pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl);
         }
         const results = await runner.watch(pipeline.exec(), 'the positions of', `${unique.length} topics`);
-        replies = [];
+        const pending: Promise<ReadReply>[] = [];
         for (let i = 0; i < unique.length; i++) {
           const [error, reply] = results?.[i] ?? [new Error('missing pipeline reply'), null];
           if (error) {
-            // NOSCRIPT (a restarted Redis): one more call per topic loads the script.
+            // NOSCRIPT (a restarted Redis): the single-call path loads the script.
             if (!error.message.startsWith('NOSCRIPT')) throw error;
-            replies.push(await read(unique[i]!, 0));
+            pending.push(read(unique[i]!, 0));
           } else {
-            replies.push(reply as ReadReply);
+            pending.push(Promise.resolve(reply as ReadReply));
           }
         }
+        replies = await Promise.all(pending);
       }
       const result: Record<string, Position> = {};
       unique.forEach((topic, i) => (result[topic] = { seq: replies[i]![0], epoch: replies[i]![1] }));
