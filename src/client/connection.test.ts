@@ -106,6 +106,27 @@ describe('connection lifecycle', () => {
     conn.close();
   });
 
+  it('starts over when the browser reports the network gone or back, and stops listening after close()', () => {
+    const f = fakeSockets();
+    const target = new EventTarget();
+    vi.stubGlobal('addEventListener', target.addEventListener.bind(target));
+    vi.stubGlobal('removeEventListener', target.removeEventListener.bind(target));
+    try {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+      f.last().open();
+      target.dispatchEvent(new Event('offline'));
+      expect(f.sockets.length).toBe(2);
+      expect(f.sockets[0]!.closedByClient).toBe(true);
+      target.dispatchEvent(new Event('online'));
+      expect(f.sockets.length).toBe(3);
+      conn.close();
+      target.dispatchEvent(new Event('online'));
+      expect(f.sockets.length).toBe(3);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('close() stops reconnecting, and send() then returns false', () => {
     const f = fakeSockets();
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });

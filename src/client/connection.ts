@@ -265,6 +265,23 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     if (list.length === 0) waiting.delete(client.topic);
   }
 
+  /**
+   * A browser can keep a socket "open" across a network change (Chromium holds it while
+   * offline; a phone's socket can die silently): start over when the network goes or comes
+   * back, and the stores replay what they missed.
+   */
+  function watchNetwork(on: boolean): void {
+    const net = globalThis as { addEventListener?: (type: string, fn: () => void) => void; removeEventListener?: (type: string, fn: () => void) => void };
+    const method = on ? net.addEventListener : net.removeEventListener;
+    if (typeof method !== 'function') return;
+    method.call(net, 'online', onNetwork);
+    method.call(net, 'offline', onNetwork);
+  }
+
+  function onNetwork(): void {
+    conn.reconnect();
+  }
+
   const conn: Connection = {
     status: status.store,
     get closed() {
@@ -293,6 +310,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     },
 
     close() {
+      watchNetwork(false);
       closed = true;
       clearTimeout(timer);
       timer = undefined;
@@ -341,7 +359,10 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
 
     settle,
   };
-  if (!closed) open();
+  if (!closed) {
+    watchNetwork(true);
+    open();
+  }
   return conn;
 }
 

@@ -226,6 +226,15 @@ describe('replay then live', () => {
 });
 
 describe('truncation', () => {
+  it('an end from another epoch without truncation (a handler that dropped our epoch) is reported as a reset', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 3, epoch: 'OLD' }, connection: conn }));
+    const { reqId } = lastReq();
+    sock().receive(S.msg(T, reqId, 4, 'm', 4));
+    sock().receive(S.end(T, reqId, { seq: 4, epoch: 'NEW' }));
+    expect(w.names()).toEqual(['m:4', 'truncated:4']);
+    expect(w.status()).toEqual({ state: 'live', outcome: 'truncated', reason: 'reset', seq: 4, epoch: 'NEW' });
+  });
   it('leading truncated frame (evicted): the kept messages, then a synthetic truncated event, then live', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 1, epoch: 'E' }, connection: conn }));

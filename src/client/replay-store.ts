@@ -179,9 +179,12 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     errors = 0;
     truncation ??= owed;
     owed = undefined;
-    const truncated = truncation !== undefined || d.truncated === true;
     const newEpoch = isValidEpoch(d.epoch) ? d.epoch : epoch;
-    if (truncated && truncation === undefined) truncation = epoch !== undefined && newEpoch !== epoch ? 'reset' : 'evicted';
+    // A server that ignored the epoch we sent (a hand-written handler passing only `since`)
+    // answers from another life of the counter without saying so: that is a reset all the same.
+    const moved = epoch !== undefined && newEpoch !== epoch;
+    const truncated = truncation !== undefined || d.truncated === true || moved;
+    if (truncated && truncation === undefined) truncation = moved ? 'reset' : 'evicted';
     // A truncated answer names the position to continue from (after a reset it can be lower than ours).
     if (isValidSeq(d.seq) && (truncated || d.seq > seq)) seq = d.seq;
     if (epoch !== undefined && newEpoch !== epoch) retired.add(epoch);

@@ -86,8 +86,10 @@ describe('demo in vite dev (the Vite plugin serves /ws and loads hooks.ws)', () 
         expect(await panel(page, 'state')).toContain('waiting');
         await live(page);
         await sleep(400); // live frames flow for a while too
-        mkdirSync(`${ROOT}docs`, { recursive: true });
-        await page.screenshot({ path: `${ROOT}docs/demo.png` });
+        // Saved where test output goes, so a test run leaves the tree clean; docs/demo.png is a
+        // copy of one of these, committed by hand.
+        mkdirSync(`${ROOT}test-results`, { recursive: true });
+        await page.screenshot({ path: `${ROOT}test-results/demo.png` });
       } finally {
         await publisher.stop();
       }
