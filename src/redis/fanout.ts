@@ -21,6 +21,24 @@ interface Attachment {
   topics: Set<string>;
 }
 
+/** A frame as the relay hands it on. */
+export interface RelayFrame {
+  seq: number;
+  epoch: string;
+  event: string;
+  json: string;
+}
+
+/** Reads a topic's position and the entries from seq `from` on (`from` 0: the position only). */
+export type TailReader = (topic: string, from: number) => Promise<{ seq: number; epoch: string; entries: RelayFrame[] }>;
+
+/** Per subscribed topic: the last frame relayed, and the frames held while a catch-up runs. */
+interface Relay {
+  seq: number;
+  epoch: string | undefined;
+  held: RelayFrame[] | undefined;
+}
+
 export interface FanoutHub {
   attach(sink: FanoutSink): FanoutAttachment;
   /** `true` while a platform relays this buffer's frames: publish must not deliver them itself. */
@@ -33,7 +51,7 @@ type Subscriber = Redis | Cluster;
  * A fan-out message: `<seq>\n<epoch>\n<event>\n<json>`. JSON text has no raw newline and names
  * have no control characters, so the first three newlines are the separators.
  */
-export function parseMessage(message: string): { seq: number; epoch: string; event: string; json: string } | undefined {
+export function parseMessage(message: string): RelayFrame | undefined {
   const a = message.indexOf('\n');
   const b = message.indexOf('\n', a + 1);
   const c = message.indexOf('\n', b + 1);
@@ -43,7 +61,7 @@ export function parseMessage(message: string): { seq: number; epoch: string; eve
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
 }
 
-export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner): FanoutHub {
+export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner, readTail: TailReader): FanoutHub {
   const cluster = redis.isCluster;
   const attachments = new Set<Attachment>();
   /** Attachments that have each topic active: a topic is subscribed while its count is > 0. */
@@ -54,13 +72,13 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
   let lost = false;
   let waitingReady: Promise<void> | undefined;
 
-  function onMessage(channel: string, message: string): void {
-    const topic = topicOfChannel(prefix, channel);
-    if (topic === undefined) return;
-    const frame = parseMessage(message);
-    if (frame === undefined) {
-      console.warn(LOG, `dropped a malformed message on ${channel}`);
-      return;
+  const relays = new Map<string, Relay>();
+
+  function relay(topic: string, frame: RelayFrame): void {
+    const r = relays.get(topic);
+    if (r !== undefined) {
+      r.seq = frame.seq;
+      r.epoch = frame.epoch;
     }
     for (const a of attachments) {
       if (!a.topics.has(topic)) continue;
@@ -70,6 +88,77 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
         console.error(LOG, `delivery on ${topic} failed:`, error);
       }
     }
+  }
+
+  function onMessage(channel: string, message: string): void {
+    const topic = topicOfChannel(prefix, channel);
+    if (topic === undefined) return;
+    const frame = parseMessage(message);
+    if (frame === undefined) {
+      console.warn(LOG, `dropped a malformed message on ${channel}`);
+      return;
+    }
+    const held = relays.get(topic)?.held;
+    if (held !== undefined) held.push(frame);
+    else relay(topic, frame);
+  }
+
+  /**
+   * Where a newly subscribed topic stands, so that a later reconnect knows what to catch up on
+   * even if no frame was relayed in between. Frames relayed meanwhile win over this read.
+   */
+  function baseline(topic: string): void {
+    readTail(topic, 0).then(
+      (tail) => {
+        const r = relays.get(topic);
+        if (r !== undefined && r.epoch === undefined) {
+          r.seq = tail.seq;
+          r.epoch = tail.epoch;
+        }
+      },
+      () => {},
+    );
+  }
+
+  /**
+   * After the subscriber connection came back: frames published while it was down never reached
+   * this instance. Hold live frames per topic, make sure the subscriptions are live, relay what
+   * the buffer holds after the last frame relayed (same epoch only: after a reset the next live
+   * frame shows the new epoch and clients replay), then the held frames. Delivery stays in seq
+   * order and a quiet topic does not leave its clients behind until its next message.
+   */
+  async function catchUp(s: Subscriber): Promise<void> {
+    const topics = [...counts.keys()];
+    for (const topic of topics) {
+      const r = relays.get(topic);
+      if (r !== undefined) r.held ??= [];
+    }
+    try {
+      if (topics.length > 0) {
+        const channels = topics.map((t) => channelOf(prefix, t));
+        await runner.watch(cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels), 'the resubscribe of', `${channels.length} topics`);
+      }
+    } catch (error) {
+      console.warn(LOG, 'resubscribe failed:', error);
+    }
+    await Promise.all(
+      topics.map(async (topic) => {
+        const r = relays.get(topic);
+        if (r === undefined || r.held === undefined) return;
+        try {
+          if (r.epoch !== undefined) {
+            const tail = await readTail(topic, r.seq + 1);
+            if (tail.epoch === r.epoch) for (const entry of tail.entries) if (entry.seq > r.seq) relay(topic, { ...entry, epoch: tail.epoch });
+          }
+        } catch (error) {
+          console.warn(LOG, `catch-up of ${topic} failed (its clients replay the gap at the next frame):`, error);
+        } finally {
+          const held = r.held;
+          r.held = undefined;
+          for (const frame of held) if (frame.epoch !== r.epoch || frame.seq > r.seq) relay(topic, frame);
+        }
+      }),
+    );
   }
 
   function subscriber(): Subscriber {
@@ -89,10 +178,12 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
       lost = true;
       console.warn(LOG, 'subscriber connection lost; resubscribing when it is back (clients replay the gap)');
     });
+    const s = sub;
     sub.on('ready', () => {
       if (!lost) return;
       lost = false;
-      console.warn(LOG, `subscriber connection back; resubscribed to ${counts.size} topic(s)`);
+      console.warn(LOG, `subscriber connection back; resubscribing to ${counts.size} topic(s) and relaying what they missed`);
+      void catchUp(s);
     });
     return sub;
   }
@@ -126,6 +217,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
     const confirmed = runner.watch(call, 'the SUBSCRIBE to', channel).then(
       () => {
         pending.delete(topic);
+        if (counts.has(topic)) baseline(topic);
       },
       (error: unknown) => {
         pending.delete(topic);
@@ -151,6 +243,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
       return;
     }
     counts.delete(topic);
+    relays.delete(topic);
     unsubscribe(topic);
   }
 
@@ -169,6 +262,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
           a.topics.add(topic);
           const count = counts.get(topic) ?? 0;
           counts.set(topic, count + 1);
+          if (count === 0) relays.set(topic, { seq: 0, epoch: undefined, held: undefined });
           return count === 0 ? subscribe(topic) : pending.get(topic);
         },
         topicIdle(topic) {

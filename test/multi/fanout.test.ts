@@ -137,7 +137,7 @@ describe('SSR on one instance, WebSocket on another', () => {
 });
 
 describe('subscriber connection killed', () => {
-  it('CLIENT KILL of every instance subscriber connection: clients recover the gap by replay', async () => {
+  it('CLIENT KILL of every instance subscriber connection mid-run: every client still ends with every message', async () => {
     const { instances, balancer } = await fleet({ REDIS_PORT: String(server.port), PREFIX: 'killsub:' });
     const positions = await instances[0]!.positions(TOPICS);
     const list = clients(balancer.url, 20, 4, positions);
@@ -146,11 +146,8 @@ describe('subscriber connection killed', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')).not.toBe('0');
     await Promise.all(publishing);
-    // Pub/sub is at-most-once: a frame lost while the subscriber was down shows up as a seq gap
-    // at the next frame. Once every instance has resubscribed, one more message per topic makes
-    // sure every gap is followed by a frame.
-    await expect.poll(async () => Number(await server.cli('CLIENT', 'LIST', 'TYPE', 'pubsub').then((out) => out.split('\n').filter(Boolean).length)), { timeout: 10_000 }).toBe(3);
-    await instances[0]!.burst(TOPICS, TOPICS.length, 1);
+    // Frames published while an instance's subscriber was down are relayed by that instance
+    // once it is back (or replayed by clients that saw the gap): no later publish is needed.
     const finals = await instances[0]!.positions(TOPICS);
     await expectComplete(list, finals);
   }, 90_000);
