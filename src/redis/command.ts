@@ -30,11 +30,14 @@ export interface Runner {
    */
   script(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string): Promise<unknown>;
   /**
-   * The same, for publishes: on a standalone client, the calls made in one tick are written
-   * together (one socket write, as ioredis's auto-pipelining does), still one EVALSHA each.
-   * `written` runs once the command has been handed to ioredis's socket (or offline queue).
+   * A publish script call whose last argument is `flags`, a string whose first character is
+   * `0`. Once the command has been written, that character becomes `1` for any later send of the
+   * same command (an ioredis resend after a lost reply, a Cluster retry): the script then looks
+   * for an earlier run before appending. On a standalone client the publishes of one event-loop
+   * turn after its first share one socket write (a pipeline, as auto-pipelining does), still one
+   * EVALSHA each.
    */
-  batched(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string, written: () => void): Promise<unknown>;
+  publish(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string): Promise<unknown>;
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
@@ -89,24 +92,43 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
   }
 
   /**
+   * The flag flip. ioredis serializes a command's arguments each time it writes it, so changing
+   * an argument in place after the first write changes only later sends: the flag travels as a
+   * one-byte Buffer (the only mutable argument type ioredis accepts). The flip waits one
+   * setImmediate after our write, so that a write that ioredis's own auto-pipelining scheduled
+   * for this turn has happened too. (A Buffer switches ioredis to its buffer encoding, a few µs
+   * per command; a Command built by us could take a replaceable string instead, but ioredis's
+   * Command class is not reachable without importing ioredis at run time.)
+   */
+  let flips: Buffer[] = [];
+  const flipAll = () => {
+    const list = flips;
+    flips = [];
+    for (const flag of list) flag[0] = 0x31;
+  };
+  function flipLater(flag: Buffer): void {
+    if (flips.length === 0) setImmediate(flipAll);
+    flips.push(flag);
+  }
+
+  /**
    * Publishes of the current turn after its first: written together by one pipeline when the
    * turn's microtasks are done. The first goes out at once, so a lone publish pays no pipeline.
-   * Cluster clients send directly (a pipeline there must stay within one slot).
    */
   let batch: ReturnType<Redis['pipeline']> | undefined;
-  let afterWrite: (() => void)[] = [];
-  let turnOpen = false;
+  let batchFlips: Buffer[] = [];
   const pipelines = !redis.isCluster;
+  let turnOpen = false;
   function endTurn(): void {
     turnOpen = false;
     if (batch === undefined) return;
     const pipeline = batch;
-    const callbacks = afterWrite;
+    const written = batchFlips;
     batch = undefined;
-    afterWrite = [];
+    batchFlips = [];
     // Each command settles through its own callback; the pipeline's promise only repeats them.
     pipeline.exec().catch(() => {});
-    for (const fn of callbacks) fn();
+    for (const flag of written) flipLater(flag);
   }
 
   return {
@@ -119,23 +141,25 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       });
     },
 
-    batched(script, keys, args, what, topic, written) {
+    publish(script, keys, args, flags, what, topic) {
+      const flag = Buffer.from(flags);
+      const all = [...args, flag];
       if (!pipelines || !turnOpen) {
         if (pipelines) {
           turnOpen = true;
           // After every microtask of this turn, so that publishes issued by promise chains join.
           process.nextTick(endTurn);
         }
-        const call = this.script(script, keys, args, what, topic);
-        written();
+        const call = this.script(script, keys, all, what, topic);
+        flipLater(flag);
         return call;
       }
       return new Promise((resolve, reject) => {
         const p: Pending = { at: performance.now() + ms, what, topic, reject };
         track(p);
         batch ??= (redis as Redis).pipeline();
-        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...args, evalsha(script, keys, args, p, resolve, reject));
-        afterWrite.push(written);
+        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve, reject));
+        batchFlips.push(flag);
       });
     },
 

@@ -77,17 +77,6 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
-  /** Flag buffers of this tick's publishes, flipped to "may have run" in one setImmediate. */
-  let unsent: Buffer[] = [];
-  const flipUnsent = () => {
-    for (const flags of unsent) flags[0] = 0x31;
-    unsent = [];
-  };
-  function markSentLater(flags: Buffer): void {
-    if (unsent.length === 0) setImmediate(flipUnsent);
-    unsent.push(flags);
-  }
-
   function read(topic: string, from: number): Promise<ReadReply> {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
@@ -134,14 +123,9 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       }
       const keys = topicKeys(prefix, topic);
       const id = writer + '.' + (++published).toString(36);
-      // Byte 1 tells the script whether this publish may already have run. ioredis copies the
-      // arguments into the socket when it writes a command; `written` runs right after our
-      // write (or our batch's), and the flip waits one more setImmediate, after any write that
-      // ioredis's own auto-pipelining scheduled. Anything sent after the flip is a resend
-      // (autoResendUnfulfilledCommands, Cluster retries) or a first send out of the offline
-      // queue, so it looks for a first run before appending: no duplicate entry.
-      const flags = Buffer.from(flagText);
-      const call = runner.batched(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id, flags], 'a publish to', topic, () => markSentLater(flags));
+      // The flags' first character tells the script whether this publish may already have run
+      // (see Runner.publish): a resend looks for its first run instead of appending twice.
+      const call = runner.publish(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id], flagText, 'a publish to', topic);
       return call.then((reply) => {
         const [seq, epoch] = reply as PublishReply;
         // With a relay attached, the frame comes back through Redis in seq order with every
