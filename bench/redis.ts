@@ -212,6 +212,8 @@ export async function benchRedis(): Promise<string> {
       `${f2(c64.ours.clientCmds)} and ${f2(rc.clientCmds)}), replay p99 ≤ 1.1× the limit's read (measured ${f2(p99ratio)}×, median of per-round ratios).`,
       'Redis CPU (INFO cpu) is the server\'s whole user+system time per call: reading, parsing and',
       'replying as well as the script, so it also grows when a slower client sends smaller batches.',
+      'Ours writes the publishes of one event-loop turn together (one EVALSHA each, one socket write);',
+      'the limit\'s raw calls are written one by one, so at concurrency 64 whole-server CPU favours ours.',
       'Script execution (commandstats) is the script alone. The client side of "ours" (validation,',
       'one JSON.stringify, the deadline, the resend flag) runs in this same Node process as the',
       'load generator, so at concurrency 64 throughput is bound by this process, not by Redis.',
