@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -137,4 +139,35 @@ export async function startCluster(): Promise<RedisCluster> {
     throw error;
   }
   return { ports, nodes: ports.map((port) => ({ host: '127.0.0.1', port })), destroy };
+}
+
+/**
+ * A standalone server for the tests of one file, started before them and stopped after, and
+ * a client made on first use. Read both through the getters, inside tests or hooks.
+ */
+export function useRedis(): { server: () => RedisServer; client: () => Redis } {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.destroy();
+  });
+  return { server: () => server!, client: () => (client ??= new Redis(server!.port, '127.0.0.1')) };
+}
+
+/** The same for a 3-master Cluster and a Cluster client. */
+export function useRedisCluster(): { servers: () => RedisCluster; client: () => Cluster } {
+  let servers: RedisCluster | undefined;
+  let client: Cluster | undefined;
+  beforeAll(async () => {
+    servers = await startCluster();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await servers?.destroy();
+  });
+  return { servers: () => servers!, client: () => (client ??= new Cluster([...servers!.nodes])) };
 }

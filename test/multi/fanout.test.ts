@@ -5,10 +5,10 @@
  * subscribed to: once, in seq order, no gap, whatever happens to instances and connections.
  */
 import { WebSocket } from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createConnection, onReplay, type Connection } from '../../src/client/index.js';
 import type { Position } from '../../src/core/position.js';
-import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
 import { startBalancer, startInstance, type Balancer, type Instance } from './cluster-of-instances.js';
 
 const TOPICS = Array.from({ length: 20 }, (_, i) => `room-${i}`);
@@ -107,23 +107,15 @@ function suite(name: string, env: () => Record<string, string>) {
   });
 }
 
-let server: RedisServer;
-let servers: RedisCluster;
+const standalone = useRedis();
+const clustered = useRedisCluster();
 
-beforeAll(async () => {
-  [server, servers] = await Promise.all([startRedis(), startCluster()]);
-});
-
-afterAll(async () => {
-  await Promise.all([server?.destroy(), servers?.destroy()]);
-});
-
-suite('standalone', () => ({ REDIS_PORT: String(server.port) }));
-suite('cluster', () => ({ REDIS_CLUSTER: servers.ports.join(',') }));
+suite('standalone', () => ({ REDIS_PORT: String(standalone.server().port) }));
+suite('cluster', () => ({ REDIS_CLUSTER: clustered.servers().ports.join(',') }));
 
 describe('SSR on one instance, WebSocket on another', () => {
   it('a position read on A and a socket on B: the messages published in between arrive, then live', async () => {
-    const { instances } = await fleet({ REDIS_PORT: String(server.port), PREFIX: 'ssr:' }, 2);
+    const { instances } = await fleet({ REDIS_PORT: String(standalone.server().port), PREFIX: 'ssr:' }, 2);
     const [a, b] = instances as [Instance, Instance];
     const positions = await a.positions(['room-0']);
     // Published after the SSR read, before the page's socket exists: the SSR gap.
@@ -138,13 +130,13 @@ describe('SSR on one instance, WebSocket on another', () => {
 
 describe('subscriber connection killed', () => {
   it('CLIENT KILL of every instance subscriber connection mid-run: every client still ends with every message', async () => {
-    const { instances, balancer } = await fleet({ REDIS_PORT: String(server.port), PREFIX: 'killsub:' });
+    const { instances, balancer } = await fleet({ REDIS_PORT: String(standalone.server().port), PREFIX: 'killsub:' });
     const positions = await instances[0]!.positions(TOPICS);
     const list = clients(balancer.url, 20, 4, positions);
     await new Promise((r) => setTimeout(r, 300));
     const publishing = instances.map((i) => i.burst(TOPICS, 1000, 2));
     await new Promise((r) => setTimeout(r, 100));
-    expect(await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')).not.toBe('0');
+    expect(await standalone.server().cli('CLIENT', 'KILL', 'TYPE', 'pubsub')).not.toBe('0');
     await Promise.all(publishing);
     // Frames published while an instance's subscriber was down are relayed by that instance
     // once it is back (or replayed by clients that saw the gap): no later publish is needed.

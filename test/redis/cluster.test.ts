@@ -1,30 +1,19 @@
 /** Cluster-only behaviour on a real 3-master Redis Cluster built by the test harness. */
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/redis/index.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
-import { startCluster, type RedisCluster } from '../helpers/redis-server.js';
+import { useRedisCluster } from '../helpers/redis-server.js';
 
-let servers: RedisCluster;
-let cluster: Cluster;
-
-beforeAll(async () => {
-  servers = await startCluster();
-  cluster = new Cluster([...servers.nodes]);
-});
-
-afterAll(async () => {
-  cluster?.disconnect();
-  await servers?.destroy();
-});
+const redis = useRedisCluster();
 
 async function keysPerMaster(pattern: string): Promise<number[]> {
-  return Promise.all(cluster.nodes('master').map(async (node) => (await node.keys(pattern)).length));
+  return Promise.all(redis.client().nodes('master').map(async (node) => (await node.keys(pattern)).length));
 }
 
 describe('redis cluster', () => {
   it('publishes and replays 1,000 topics spread over every master, each topic in one slot', async () => {
-    const replay = createReplay(cluster, { prefix: 'spread:' });
+    const replay = createReplay(redis.client(), { prefix: 'spread:' });
     const platform = new RecordingPlatform();
     const topics = Array.from({ length: 1000 }, (_, i) => `topic-${i}`);
     await Promise.all(topics.map(async (topic) => {
@@ -44,7 +33,7 @@ describe('redis cluster', () => {
   });
 
   it('keeps topics that contain or start with braces in one slot', async () => {
-    const replay = createReplay(cluster, { prefix: 'braces:' });
+    const replay = createReplay(redis.client(), { prefix: 'braces:' });
     const platform = new RecordingPlatform();
     for (const topic of ['}x', '{a}', 'a}b{c', '}']) {
       expect(await replay.publish(platform, topic, 'e', 1)).toBe(1);
@@ -54,9 +43,9 @@ describe('redis cluster', () => {
   });
 
   it('two buffers on separate Cluster clients give one gap-free sequence per topic', async () => {
-    const other = new Cluster([...servers.nodes]);
+    const other = new Cluster([...redis.servers().nodes]);
     try {
-      const a = createReplay(cluster, { prefix: 'two:', size: 2000 });
+      const a = createReplay(redis.client(), { prefix: 'two:', size: 2000 });
       const b = createReplay(other, { prefix: 'two:', size: 2000 });
       const platform = new RecordingPlatform();
       const seqs = await Promise.all(Array.from({ length: 2000 }, (_, i) => (i % 2 ? a : b).publish(platform, `t${i % 4}`, 'e', i)));
@@ -71,15 +60,15 @@ describe('redis cluster', () => {
   });
 
   it('clear() scans every master and removes only keys under the prefix', async () => {
-    const replay = createReplay(cluster, { prefix: 'gone:' });
+    const replay = createReplay(redis.client(), { prefix: 'gone:' });
     const platform = new RecordingPlatform();
     for (let i = 0; i < 100; i++) await replay.publish(platform, `t${i}`, 'e', i);
-    await cluster.set('gonex:keep', '1');
-    await cluster.set('keep:gone:', '1');
+    await redis.client().set('gonex:keep', '1');
+    await redis.client().set('keep:gone:', '1');
     expect((await keysPerMaster('gone:*')).every((c) => c > 0)).toBe(true);
     await replay.clear();
     expect(await keysPerMaster('gone:*')).toEqual([0, 0, 0]);
-    expect(await cluster.get('gonex:keep')).toBe('1');
-    expect(await cluster.get('keep:gone:')).toBe('1');
+    expect(await redis.client().get('gonex:keep')).toBe('1');
+    expect(await redis.client().get('keep:gone:')).toBe('1');
   });
 });

@@ -4,10 +4,10 @@
  * only through the relay, subscriptions only for topics with local subscribers.
  */
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReplay, type RedisClient, type RedisReplay } from '../../src/redis/index.js';
 import { channelOf } from '../../src/redis/keys.js';
-import { startCluster, startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
+import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
 import { startServer, TestClient, type Frame, type TestServer } from '../helpers/ws-server.js';
 
 interface Instance {
@@ -93,27 +93,19 @@ function fanoutSuite(name: string, setup: () => Promise<{ make: () => RedisClien
   });
 }
 
-let server: RedisServer;
-let servers: RedisCluster;
-
-beforeAll(async () => {
-  [server, servers] = await Promise.all([startRedis(), startCluster()]);
-});
-
-afterAll(async () => {
-  await Promise.all([server?.destroy(), servers?.destroy()]);
-});
+const standalone = useRedis();
+const clustered = useRedisCluster();
 
 fanoutSuite('standalone Redis', async () => ({
-  make: () => new Redis(server.port, '127.0.0.1'),
-  subscribers: async () => (await server.cli('PUBSUB', 'CHANNELS')).split('\n').filter(Boolean).length,
+  make: () => new Redis(standalone.server().port, '127.0.0.1'),
+  subscribers: async () => (await standalone.server().cli('PUBSUB', 'CHANNELS')).split('\n').filter(Boolean).length,
 }));
 
 fanoutSuite('a 3-master Cluster (SPUBLISH per shard)', async () => ({
-  make: () => new Cluster([...servers.nodes]),
+  make: () => new Cluster([...clustered.servers().nodes]),
   subscribers: async () => {
     let total = 0;
-    for (const port of servers.ports) {
+    for (const port of clustered.servers().ports) {
       const node = new Redis(port, '127.0.0.1');
       total += ((await node.call('PUBSUB', 'SHARDCHANNELS').finally(() => node.disconnect())) as string[]).length;
     }
@@ -123,15 +115,15 @@ fanoutSuite('a 3-master Cluster (SPUBLISH per shard)', async () => ({
 
 describe('fan-out recovery', () => {
   it('a killed subscriber connection is logged, resubscribed, and what it missed is relayed in order', async () => {
-    const make = () => new Redis(server.port, '127.0.0.1');
+    const make = () => new Redis(standalone.server().port, '127.0.0.1');
     // The instance's subscriber inherits this slow reconnect: publishes land while it is down.
-    const slow = () => new Redis({ port: server.port, host: '127.0.0.1', retryStrategy: () => 600 });
+    const slow = () => new Redis({ port: standalone.server().port, host: '127.0.0.1', retryStrategy: () => 600 });
     const a = await instance(make, 'kill:');
     const b = await instance(slow, 'kill:');
     const onB = await subscriber(b.server, ['chat', 'quiet']);
     await a.replay.publish(a.server.platform, 'chat', 'm', 1);
     await onB.until((f) => live(f, 'chat').length === 1);
-    expect(Number(await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThan(0);
+    expect(Number(await standalone.server().cli('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThan(0);
     // Published while no subscriber connection exists: pub/sub drops these ...
     for (let i = 2; i <= 4; i++) await a.replay.publish(a.server.platform, 'chat', 'm', i);
     await a.replay.publish(a.server.platform, 'quiet', 'm', 'only one');
