@@ -149,6 +149,42 @@ function warmUp(loop: Loop, iterations: number, warmupMs: number): void {
 }
 
 /**
+ * The bookkeeping of alternating rounds, shared by `compare` and `compareAsync`: the order of
+ * each round, the ops/s of every run, and the paired ratio (first contender over second).
+ */
+class RoundLog {
+  private readonly samples: Record<string, number[]>;
+  private readonly ratios: number[] = [];
+  private readonly perRound: Record<string, number>[] = [];
+  private current: Record<string, number> = {};
+
+  constructor(private readonly names: string[]) {
+    this.samples = Object.fromEntries(names.map((n) => [n, []]));
+  }
+
+  order(round: number): string[] {
+    return round % 2 === 0 ? this.names : [...this.names].reverse();
+  }
+
+  record(name: string, ops: number): void {
+    this.current[name] = ops;
+    this.samples[name]!.push(ops);
+  }
+
+  endRound(): void {
+    this.ratios.push(this.current[this.names[0]!]! / this.current[this.names[1]!]!);
+    this.perRound.push(this.current);
+    this.current = {};
+  }
+
+  result(): Comparison {
+    const ops: Record<string, number> = {};
+    for (const name of this.names) ops[name] = median(this.samples[name]!);
+    return { ops, ratio: median(this.ratios), ratios: this.ratios, rounds: this.perRound };
+  }
+}
+
+/**
  * Times two or more contenders side by side. The first key is "ours": `ratio` is its ops/s
  * over the second's. Order alternates each round so that neither always runs first (caches,
  * GC debt, a neighbour's burst). Garbage is collected between runs so each starts clean.
@@ -163,24 +199,16 @@ export function compare(contenders: Record<string, Loop>, options: CompareOption
   const iterations: Record<string, number> = {};
   for (const name of names) iterations[name] = calibrate(contenders[name]!, roundMs);
   for (const name of names) warmUp(contenders[name]!, iterations[name]!, warmupMs);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const ratios: number[] = [];
-  const perRound: Record<string, number>[] = [];
+  const log = new RoundLog(names);
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    const roundOps: Record<string, number> = {};
-    for (const name of order) {
+    for (const name of log.order(round)) {
       collect();
       const n = iterations[name]!;
-      roundOps[name] = n / (Math.max(timeLoop(contenders[name]!, n, clock), 1000) / 1e9);
-      samples[name]!.push(roundOps[name]!);
+      log.record(name, n / (Math.max(timeLoop(contenders[name]!, n, clock), 1000) / 1e9));
     }
-    ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
-    perRound.push(roundOps);
+    log.endRound();
   }
-  const ops: Record<string, number> = {};
-  for (const name of names) ops[name] = median(samples[name]!);
-  return { ops, ratio: median(ratios), ratios, rounds: perRound };
+  return log.result();
 }
 
 /** `compare` for asynchronous loops (a Redis round trip, a socket). */
@@ -192,24 +220,16 @@ export async function compareAsync(contenders: Record<string, AsyncLoop>, option
   if (names.length < 2) throw new Error('compareAsync needs at least two contenders');
   const iterations: Record<string, number> = {};
   for (const name of names) iterations[name] = await calibrateAsync(contenders[name]!, roundMs);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const ratios: number[] = [];
-  const perRound: Record<string, number>[] = [];
+  const log = new RoundLog(names);
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    const roundOps: Record<string, number> = {};
-    for (const name of order) {
+    for (const name of log.order(round)) {
       collect();
       const n = iterations[name]!;
-      roundOps[name] = n / (Math.max(await timeAsyncLoop(contenders[name]!, n, clock), 1000) / 1e9);
-      samples[name]!.push(roundOps[name]!);
+      log.record(name, n / (Math.max(await timeAsyncLoop(contenders[name]!, n, clock), 1000) / 1e9));
     }
-    ratios.push(roundOps[names[0]!]! / roundOps[names[1]!]!);
-    perRound.push(roundOps);
+    log.endRound();
   }
-  const ops: Record<string, number> = {};
-  for (const name of names) ops[name] = median(samples[name]!);
-  return { ops, ratio: median(ratios), ratios, rounds: perRound };
+  return log.result();
 }
 
 // ---- formatting ------------------------------------------------------------------------
