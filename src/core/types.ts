@@ -95,8 +95,3 @@ export interface FanoutAttachment {
 export interface FanoutSource {
   attachFanout(sink: FanoutSink): FanoutAttachment;
 }
-
-/** `true` when a buffer relays live frames itself (the platform must not deliver them twice). */
-export function hasFanout(replay: unknown): replay is FanoutSource {
-  return typeof (replay as Partial<FanoutSource> | null)?.attachFanout === 'function';
-}

@@ -11,7 +11,8 @@ import { assertEvent, assertTopic, isSystemTopic, isValidTopic } from '../core/n
 import { isValidEpoch, isValidSeq } from '../core/position.js';
 import { positiveIntOption, optionsObject } from '../core/options.js';
 import { serializeData } from '../core/serialize.js';
-import { hasFanout, type AnyReplay, type FanoutAttachment, type ReplayPlatform, type SubscribeVerdict } from '../core/types.js';
+import { hasFanout } from '../core/deliver.js';
+import type { AnyReplay, FanoutAttachment, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { envelopeFrame, liveFrame, subscribeDeniedFrame, subscribedFrame, type ReqId } from '../protocol/frames.js';
 import { batchItems, controlType, decodeFrame, isReplayType, normalizeReqId } from '../protocol/parse.js';
 import { SERVE_FRAME, type FrameServer } from '../protocol/serve.js';
