@@ -11,6 +11,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { FanoutAttachment, FanoutSink } from '../core/types.js';
+import type { Snapshot } from '../protocol/serve.js';
 import type { RedisClient, Runner } from './command.js';
 import { channelOf, topicOfChannel } from './keys.js';
 
@@ -29,8 +30,8 @@ export interface RelayFrame {
   json: string;
 }
 
-/** Reads a topic's position and the entries from seq `from` on (`from` 0: the position only). */
-export type TailReader = (topic: string, from: number) => Promise<{ seq: number; epoch: string; entries: RelayFrame[] }>;
+/** The buffer's own snapshot read: a topic's position and its entries from seq `from` on (`from` 0: the position only). */
+export type TailReader = (topic: string, from: number) => Promise<Snapshot>;
 
 /** Per subscribed topic: the last frame relayed, and the frames held while a catch-up runs. */
 interface Relay {
@@ -148,7 +149,12 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
         try {
           if (r.epoch !== undefined) {
             const tail = await readTail(topic, r.seq + 1);
-            if (tail.epoch === r.epoch) for (const entry of tail.entries) if (entry.seq > r.seq) relay(topic, { ...entry, epoch: tail.epoch });
+            if (tail.epoch === r.epoch) {
+              tail.each(r.seq + 1, (seq, event, json) => {
+                relay(topic, { seq, epoch: tail.epoch, event, json });
+                return true;
+              });
+            }
           }
         } catch (error) {
           console.warn(LOG, `catch-up of ${topic} failed (its clients replay the gap at the next frame):`, error);

@@ -64,13 +64,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
   const runner = createRunner(redis, timeout);
   const slowRunner = createRunner(redis, timeout * 10);
-  const fanout = createFanoutHub(redis, prefix, runner, (topic, from) =>
-    read(topic, from).then(([seq, epoch, , rows]) => ({
-      seq,
-      epoch,
-      entries: rows.map((row) => ({ seq: rowSeq(row), epoch, event: row[1][0]!, json: row[1][1]! })),
-    })),
-  );
+  const fanout = createFanoutHub(redis, prefix, runner, (topic, from) => snapshot(topic, from));
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
