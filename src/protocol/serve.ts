@@ -5,6 +5,7 @@
 import type { TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
 import { describe, gaplessError } from '../core/errors.js';
+import { logError } from '../core/log.js';
 import { isValidSeq } from '../core/position.js';
 import type { ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { deniedFrame, endFrame, errorFrame, msgFrame, replayHead, reqIdField, truncatedFrame, type ReqId } from './frames.js';
@@ -188,7 +189,7 @@ export interface FrameServer {
 type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) => Promise<void>;
 
 function logFailure(error: unknown): void {
-  console.error('[gapless-replay] replay failed:', error);
+  logError('replay failed', error);
 }
 
 /** Builds `handle` for a backend from its one-request server. */

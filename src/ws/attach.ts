@@ -5,6 +5,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { describe, gaplessError } from '../core/errors.js';
+import { logError } from '../core/log.js';
 import type { AnyReplay } from '../core/types.js';
 import { registerReplay, sharedServer } from './registry.js';
 
@@ -112,7 +113,7 @@ export function attach(server: Server, options?: AttachOptions): Detach {
       try {
         await ready?.();
       } catch (error) {
-        console.error('[gapless-replay] hooks failed to load; refusing the WebSocket upgrade:', error);
+        logError('hooks failed to load; refusing the WebSocket upgrade', error);
         refuse(socket, 500, 'Internal Server Error');
         return;
       }

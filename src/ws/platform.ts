@@ -12,6 +12,7 @@ import { isValidEpoch, isValidSeq } from '../core/position.js';
 import { positiveIntOption, optionsObject } from '../core/options.js';
 import { serializeData } from '../core/serialize.js';
 import { hasFanout } from '../core/deliver.js';
+import { logError } from '../core/log.js';
 import type { AnyReplay, FanoutAttachment, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { envelopeFrame, liveFrame, subscribeDeniedFrame, subscribedFrame, type ReqId } from '../protocol/frames.js';
 import { batchItems, controlType, decodeFrame, isReplayType, normalizeReqId } from '../protocol/parse.js';
@@ -61,10 +62,6 @@ interface SocketState {
 const OPEN = 1;
 const TEXT = { binary: false } as const;
 const CLOSE_WAIT_MS = 5000;
-
-function logError(what: string, error: unknown): void {
-  console.error(`[gapless-replay] ${what}:`, error);
-}
 
 export function createPlatform(wss: WebSocketServer, options?: PlatformOptions): Platform {
   const opts = optionsObject('options', options);
