@@ -13,7 +13,13 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'INTERNAL_ERROR'
   | 'BACKEND_ERROR'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** A per-socket limit of the platform was reached (subscriptions, queued frames). */
+  | 'LIMIT'
+  /** `replicas: N` was set and fewer replicas acknowledged the publish in time. */
+  | 'NOT_REPLICATED'
+  /** A replay request reached a platform that has no replay buffer to answer it with. */
+  | 'NO_REPLAY_BUFFER';
 
 /** Why a replay could not be served in full (DESIGN §8). */
 export type TruncationReason = 'evicted' | 'reset' | 'invalid';

@@ -18,7 +18,9 @@ export interface UnsubscribeRequest { type: 'unsubscribe'; topic: string }
 export interface SubscribeBatchRequest { type: 'subscribe-batch'; topics: string[]; ref?: ReqId }
 export interface ReplayRequest { type: 'replay'; topic: string; since: number; epoch?: string; reqId?: ReqId }
 export interface ReplayBatchRequest { type: 'replay-batch'; items: Omit<ReplayRequest, 'type'>[] }
-export type ControlFrame = SubscribeRequest | UnsubscribeRequest | SubscribeBatchRequest | ReplayRequest | ReplayBatchRequest;
+/** The answer to every `ping`; any frame resets the server's silence timer, this one exists for idle clients. */
+export interface PongFrame { type: 'pong' }
+export type ControlFrame = SubscribeRequest | UnsubscribeRequest | SubscribeBatchRequest | ReplayRequest | ReplayBatchRequest | PongFrame;
 
 // ---- server -> client ----------------------------------------------------------------
 
@@ -46,6 +48,13 @@ export type ReplayFrame =
 export interface SubscribedFrame { type: 'subscribed'; topic: string; ref?: ReqId }
 export interface SubscribeDeniedFrame { type: 'subscribe-denied'; topic?: string; ref?: ReqId; reason: string }
 export interface ErrorFrame { type: 'error'; code: ErrorCode; reqId?: ReqId }
+/**
+ * Sent right after a socket opens and then every `interval` ms. The client answers with `pong`
+ * and treats `interval` plus its grace without any frame as a dead path.
+ */
+export interface PingFrame { type: 'ping'; interval: number }
+/** The server revoked a subscription (`platform.unsubscribe(ws, topic, { reason })`): delivery has stopped. */
+export interface UnsubscribedFrame { type: 'unsubscribed'; topic: string; reason: string }
 
 // ---- encoders --------------------------------------------------------------------------
 
@@ -187,6 +196,17 @@ export function subscribeDeniedFrame(topic: string | undefined, ref: ReqId | und
   const frame: SubscribeDeniedFrame = { type: 'subscribe-denied', reason };
   if (topic !== undefined) frame.topic = topic;
   if (ref !== undefined) frame.ref = ref;
+  return JSON.stringify(frame);
+}
+
+export function pingFrame(interval: number): string {
+  return '{"type":"ping","interval":' + interval + '}';
+}
+
+export const PONG_FRAME = '{"type":"pong"}';
+
+export function unsubscribedFrame(topic: string, reason: string): string {
+  const frame: UnsubscribedFrame = { type: 'unsubscribed', topic, reason };
   return JSON.stringify(frame);
 }
 

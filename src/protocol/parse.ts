@@ -8,7 +8,7 @@ export const MAX_REQID_LENGTH = 64;
 /** Most items one replay-batch or subscribe-batch frame may carry. */
 export const MAX_BATCH_ITEMS = 256;
 
-const CONTROL_TYPES: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'subscribe-batch', 'replay', 'replay-batch']);
+const CONTROL_TYPES: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'subscribe-batch', 'replay', 'replay-batch', 'pong']);
 
 /** A reqId (or subscribe ref) as DESIGN §8 allows it; anything else is treated as absent. */
 export function normalizeReqId(value: unknown): ReqId | undefined {
@@ -45,7 +45,7 @@ export function decodeFrame(input: unknown): Record<string, unknown> | undefined
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-export type ControlType = 'subscribe' | 'unsubscribe' | 'subscribe-batch' | 'replay' | 'replay-batch';
+export type ControlType = 'subscribe' | 'unsubscribe' | 'subscribe-batch' | 'replay' | 'replay-batch' | 'pong';
 
 /** The frame's control type, or `undefined` for app frames (which go to `hooks.message`). */
 export function controlType(frame: Record<string, unknown>): ControlType | undefined {

@@ -176,6 +176,9 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       case 'unsubscribe':
         if (isValidTopic(frame.topic)) removeSubscription(state, frame.topic);
         return;
+      case 'pong':
+        // Its arrival is the point: any frame proves the path alive.
+        return;
       case 'subscribe-batch': {
         const ref = normalizeReqId(frame.ref);
         const list = batchItems(frame.topics);
