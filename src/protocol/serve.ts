@@ -2,7 +2,7 @@
  * Answering replay requests: the part both backends share. A backend supplies one
  * consistent snapshot per request; everything about which frames follow is decided here.
  */
-import type { TruncationReason } from '../core/codes.js';
+import type { ErrorCode, TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
 import { describe, gaplessError } from '../core/errors.js';
 import { logError } from '../core/log.js';
@@ -88,10 +88,41 @@ function sendUnrouted(ws: unknown, platform: ReplayPlatform, frame: string): voi
   }
 }
 
-function gate(ws: unknown, topic: string, platform: ReplayPlatform): SubscribeVerdict | Promise<SubscribeVerdict> {
-  if (typeof platform.checkSubscribe !== 'function') return null;
+/** Symbol under which a platform offers a {@link ReplayChannel} per socket. */
+export const REPLAY_CHANNEL = Symbol.for('gapless-replay.replayChannel');
+
+/**
+ * What a platform may offer replay serving for one socket, beyond `ReplayPlatform` (the `ws`
+ * platform does; foreign platforms do not). With it, a replay reuses the socket's subscribe
+ * verdict, never blocks the event loop for long, waits for a slow reader instead of queueing
+ * its whole answer, and stops once the socket is closing.
+ */
+export interface ReplayChannel {
+  /** The verdict for replaying `topic` to this socket: the subscribe verdict when the socket has one. */
+  gate(topic: string): SubscribeVerdict | Promise<SubscribeVerdict>;
+  /** Sends one frame of an answer; `false` when the socket is closing. `pace` bounds what is queued. */
+  send(frame: string): boolean;
+  /**
+   * Asked before a request reads and after each frame it sends: `true` to go on now, `false`
+   * when the socket is closing (read and send nothing more), or a promise of either once the
+   * event loop has run other work or the socket has drained.
+   */
+  pace(): boolean | Promise<boolean>;
+}
+
+interface ChannelPlatform {
+  [REPLAY_CHANNEL]?(ws: unknown): ReplayChannel | undefined;
+}
+
+function channelOf(ws: unknown, platform: ReplayPlatform): ReplayChannel | undefined {
+  const open = (platform as ChannelPlatform)[REPLAY_CHANNEL];
+  return typeof open === 'function' ? open.call(platform, ws) : undefined;
+}
+
+function gate(ws: unknown, topic: string, platform: ReplayPlatform, channel: ReplayChannel | undefined): SubscribeVerdict | Promise<SubscribeVerdict> {
+  if (channel === undefined && typeof platform.checkSubscribe !== 'function') return null;
   try {
-    const verdict = platform.checkSubscribe(ws, topic);
+    const verdict = channel === undefined ? platform.checkSubscribe!(ws, topic) : channel.gate(topic);
     if (verdict instanceof Promise) return verdict.then((v) => v ?? null, () => 'INTERNAL_ERROR');
     return verdict ?? null;
   } catch {
@@ -121,26 +152,45 @@ export function serveReplay(
     sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));
     return Promise.resolve();
   }
-  const send = frameSender(ws, platform);
-  const reqField = reqIdField(reqId);
-  const position = requestedPosition(since, epoch);
-  const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform);
-  if (verdict instanceof Promise) return verdict.then((v) => afterGate(read, send, topic, position, reqField, v));
-  return afterGate(read, send, topic, position, reqField, verdict);
+  const channel = channelOf(ws, platform);
+  const request: Request = {
+    read,
+    send: channel === undefined ? frameSender(ws, platform) : channel.send,
+    pace: channel?.pace,
+    topic,
+    position: requestedPosition(since, epoch),
+    reqField: reqIdField(reqId),
+  };
+  const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);
+  if (verdict instanceof Promise) return verdict.then((v) => afterGate(request, v));
+  return afterGate(request, verdict);
 }
 
-function afterGate(
-  read: SnapshotReader,
-  send: (frame: string) => boolean,
-  topic: string,
-  position: RequestedPosition,
-  reqField: string,
-  verdict: SubscribeVerdict,
-): Promise<void> {
+/** One replay request being served. */
+interface Request {
+  read: SnapshotReader;
+  send: (frame: string) => boolean;
+  pace: ReplayChannel['pace'] | undefined;
+  topic: string;
+  position: RequestedPosition;
+  reqField: string;
+}
+
+function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
+  const { send, topic, reqField } = request;
   if (verdict !== null) {
     if (send(deniedFrame(topic, reqField, verdict))) send(endFrame(topic, reqField, { denied: true }));
     return Promise.resolve();
   }
+  // A closing socket reads nothing more; a busy loop or a full socket is waited for first.
+  const go = request.pace?.() ?? true;
+  if (go === false) return Promise.resolve();
+  if (go !== true) return go.then((ok) => (ok ? readAndWrite(request) : undefined));
+  return readAndWrite(request);
+}
+
+function readAndWrite(request: Request): Promise<void> {
+  const { read, send, topic, position, reqField } = request;
   const from = isValidSeq(position.seq) ? position.seq + 1 : Infinity;
   let snap: Snapshot | Promise<Snapshot>;
   try {
@@ -150,12 +200,11 @@ function afterGate(
   }
   if (snap instanceof Promise) {
     return snap.then(
-      (s) => writeFrames(send, topic, position, reqField, s),
+      (s) => writeFrames(request, s),
       (error: unknown) => backendFailed(send, topic, reqField, error),
     );
   }
-  writeFrames(send, topic, position, reqField, snap);
-  return Promise.resolve();
+  return writeFrames(request, snap) ?? Promise.resolve();
 }
 
 function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<never> {
@@ -164,16 +213,45 @@ function backendFailed(send: (frame: string) => boolean, topic: string, reqField
   return Promise.reject(error);
 }
 
-function writeFrames(send: (frame: string) => boolean, topic: string, position: RequestedPosition, reqField: string, snap: Snapshot): void {
+/**
+ * Writes the answer to one request. With a pace, it stops after any frame to let other work run
+ * or the socket drain, then goes on from the next seq. An in-memory snapshot is the topic's live
+ * log, so what it holds is fixed first: entries appended meanwhile are not sent (the client
+ * gets them live), and when entries it still had to send were evicted meanwhile the answer ends
+ * at the last seq sent, as a page: `end` names exactly what was sent and the client asks for
+ * the rest when the next live frame shows the gap. Nothing is ever skipped silently.
+ */
+function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
+  const { send, pace, topic, position, reqField } = request;
   const plan = planReplay(position.seq, position.epoch, snap);
-  if (plan.reason !== undefined && !send(truncatedFrame(topic, reqField, plan.reason, snap.oldest, snap.seq, snap.epoch))) return;
-  if (plan.from <= snap.seq) {
-    const head = replayHead(topic, 'msg', reqField);
-    let open = true;
-    snap.each(plan.from, (seq, event, json) => (open = send(msgFrame(head, seq, event, json))));
-    if (!open) return;
+  const last = snap.seq;
+  const epoch = snap.epoch;
+  const truncated = plan.reason !== undefined;
+  if (truncated && !send(truncatedFrame(topic, reqField, plan.reason!, snap.oldest, last, epoch))) return;
+  if (plan.from > last) {
+    send(endFrame(topic, reqField, { seq: last, epoch, truncated }));
+    return;
   }
-  send(endFrame(topic, reqField, { seq: snap.seq, epoch: snap.epoch, truncated: plan.reason !== undefined }));
+  const head = replayHead(topic, 'msg', reqField);
+  let next = plan.from;
+  const step = (): void | Promise<void> => {
+    let open = true;
+    let wait: Promise<boolean> | undefined;
+    snap.each(next, (seq, event, json) => {
+      if (seq !== next || seq > last) return false;
+      if (!send(msgFrame(head, seq, event, json))) return (open = false);
+      next = seq + 1;
+      const go = pace?.() ?? true;
+      if (go === true) return true;
+      if (go === false) return (open = false);
+      wait = go;
+      return false;
+    });
+    if (!open) return;
+    if (wait !== undefined && next <= last) return (wait as Promise<boolean>).then((ok) => (ok ? step() : undefined));
+    send(endFrame(topic, reqField, { seq: next - 1, epoch, truncated }));
+  };
+  return step();
 }
 
 /** Symbol under which a buffer exposes `serveFrame` to platforms that want to await it. */
@@ -222,6 +300,19 @@ export function createFrameServer(serveOne: ServeOne): FrameServer {
     },
     [SERVE_FRAME]: serveFrame,
   };
+}
+
+/**
+ * Answers replay requests that nothing can serve with `end {error: code}` each (an invalid
+ * topic with the usual `error` frame), so that no client waits for an answer that never comes.
+ */
+export function createRefusal(code: ErrorCode): FrameServer {
+  return createFrameServer((ws, topic, _since, _epoch, platform, rawReqId) => {
+    const reqId = normalizeReqId(rawReqId);
+    if (isValidTopic(topic)) frameSender(ws, platform)(endFrame(topic, reqIdField(reqId), { error: code }));
+    else sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));
+    return Promise.resolve();
+  });
 }
 
 export type { ReqId };

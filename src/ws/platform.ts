@@ -4,6 +4,10 @@
  * Frames of one socket are handled strictly in order: while an async hook, subscribe or
  * replay of a socket is pending, that socket's later frames wait. A replay request sent
  * after a subscribe is therefore never answered before the subscription exists.
+ *
+ * No socket can take more than its share: its subscriptions, its waiting frames and its replay
+ * output are bounded, replay work yields the event loop every few milliseconds, and everything
+ * a socket asked for stops once it is closing.
  */
 import type { WebSocket, WebSocketServer } from 'ws';
 import { gaplessError, describe } from '../core/errors.js';
@@ -14,20 +18,32 @@ import { serializeData } from '../core/serialize.js';
 import { hasFanout } from '../core/deliver.js';
 import { logError } from '../core/log.js';
 import type { AnyReplay, FanoutAttachment, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
-import { envelopeFrame, liveFrame, subscribeDeniedFrame, subscribedFrame, type ReqId } from '../protocol/frames.js';
+import { envelopeFrame, liveFrame, pingFrame, PONG_FRAME, subscribeDeniedFrame, subscribedFrame, unsubscribedFrame, type ReqId } from '../protocol/frames.js';
 import { batchItems, controlType, decodeFrame, isReplayType, normalizeReqId } from '../protocol/parse.js';
-import { SERVE_FRAME, type FrameServer } from '../protocol/serve.js';
+import { createRefusal, REPLAY_CHANNEL, SERVE_FRAME, type FrameServer, type ReplayChannel } from '../protocol/serve.js';
+import { heartbeatOption, startHeartbeat, type Beating, type HeartbeatOptions } from './heartbeat.js';
 import { verdictOf, type WsHooks } from './hooks.js';
+import { drained, nextTurn, sliceOver } from './pacer.js';
 
 export interface PlatformOptions {
-  /** A replay buffer: the platform answers `replay` / `replay-batch` frames with it. */
-  replay?: AnyReplay;
+  /**
+   * A replay buffer: the platform answers `replay` / `replay-batch` frames with it. Or a function
+   * returning the current one, read when needed, so a buffer registered after the platform was
+   * created is served (and, for Redis, relays live frames) from then on.
+   */
+  replay?: AnyReplay | (() => AnyReplay | undefined);
   /** The app's `hooks.ws` module, or a function returning the current one (read at every call, so dev reloads apply at once). */
   hooks?: WsHooks<WebSocket, Platform> | (() => WsHooks<WebSocket, Platform> | undefined);
   /** Largest frame a client may send, in bytes; a larger one closes the socket with 1009. Default 64 KiB. */
   maxPayload?: number;
   /** Bytes a socket may have queued; past it the socket is closed with 1013 so it reconnects and replays. Default 1 MiB. */
   maxBackpressure?: number;
+  /** Pings and the silence after which a socket is terminated; `false` turns both off. Default `{ interval: 15000, timeout: 10000 }`. */
+  heartbeat?: HeartbeatOptions | false;
+  /** Topics one socket may subscribe from the wire; beyond it a subscribe is denied with `LIMIT`. Default 1000. */
+  maxSubscriptions?: number;
+  /** Frames of one socket waiting behind its pending frame; beyond it the socket is closed with 1008. Default 1024. */
+  maxQueuedFrames?: number;
 }
 
 export interface Platform extends ReplayPlatform<WebSocket> {
@@ -41,7 +57,12 @@ export interface Platform extends ReplayPlatform<WebSocket> {
   checkSubscribe(ws: WebSocket, topic: string): Promise<SubscribeVerdict>;
   /** Subscribe a socket from server code (no gate). */
   subscribe(ws: WebSocket, topic: string): void;
-  unsubscribe(ws: WebSocket, topic: string): void;
+  /**
+   * Stops delivering `topic` to the socket at once. With a `reason` it is a revocation: the
+   * client is sent `{"type":"unsubscribed","topic":T,"reason":X}` (its stores on that topic end
+   * `denied`), and the socket's earlier gate verdict for the topic is forgotten.
+   */
+  unsubscribe(ws: WebSocket, topic: string, options?: { reason?: string }): void;
   /** Number of local sockets subscribed to `topic`. */
   subscribers(topic: string): number;
   /** Number of open sockets. */
@@ -50,30 +71,54 @@ export interface Platform extends ReplayPlatform<WebSocket> {
   close(): Promise<void>;
 }
 
-interface SocketState {
+interface SocketState extends Beating {
   readonly ws: WebSocket;
   readonly topics: Set<string>;
   /** Frames waiting while an earlier frame of this socket is still being handled. */
   readonly queue: [Buffer, boolean][];
   busy: boolean;
   closing: boolean;
+  /** Gate denials of wire subscribes, kept for the replay that follows (one store activation). */
+  denials: Map<string, string> | undefined;
+  /** Bumped by each revocation, so a gate verdict reached across one is asked again. */
+  revocations: number;
+  channel: ReplayChannel | undefined;
 }
 
 const OPEN = 1;
 const TEXT = { binary: false } as const;
 const CLOSE_WAIT_MS = 5000;
+/** Most remembered subscribe denials per socket (a batch's worth). */
+const MAX_DENIALS = 256;
+const SYNC_REPLAY = Symbol.for('gapless-replay.syncReplay');
+const noReplayBuffer = createRefusal('NO_REPLAY_BUFFER');
+let toldNoReplayBuffer = false;
+
+/** Makes a platform read its `replay` option again now: a buffer registered after it was created. */
+export function syncReplay(platform: Platform): void {
+  (platform as Platform & { [SYNC_REPLAY]?: () => void })[SYNC_REPLAY]?.();
+}
+
+function checkReplay(replay: unknown): AnyReplay {
+  if (typeof (replay as Partial<FrameServer> | null)?.handle !== 'function') {
+    throw gaplessError('type', 'INVALID_OPTION', `replay must be a replay buffer from createReplay(), got ${describe(replay)}`);
+  }
+  return replay as AnyReplay;
+}
 
 export function createPlatform(wss: WebSocketServer, options?: PlatformOptions): Platform {
   const opts = optionsObject('options', options);
   const maxPayload = positiveIntOption('maxPayload', opts.maxPayload, 64 * 1024);
   const maxBackpressure = positiveIntOption('maxBackpressure', opts.maxBackpressure, 1024 * 1024);
-  const replay = opts.replay as AnyReplay | undefined;
-  if (replay !== undefined && typeof (replay as Partial<FrameServer> | null)?.handle !== 'function') {
-    throw gaplessError('type', 'INVALID_OPTION', `replay must be a replay buffer from createReplay(), got ${describe(replay)}`);
-  }
+  const maxSubscriptions = positiveIntOption('maxSubscriptions', opts.maxSubscriptions, 1000);
+  const maxQueuedFrames = positiveIntOption('maxQueuedFrames', opts.maxQueuedFrames, 1024);
+  const heartbeatOptions = heartbeatOption(opts.heartbeat);
+  /** A replay answer waits while the socket has more than this queued, so its output stays bounded. */
+  const replayHighWater = Math.floor(maxBackpressure / 4);
+  const replayOption = opts.replay;
+  if (typeof replayOption !== 'function' && replayOption !== undefined) checkReplay(replayOption);
   const hooksOption = opts.hooks as PlatformOptions['hooks'];
   const hooks = (): WsHooks<WebSocket, Platform> => (typeof hooksOption === 'function' ? hooksOption() : hooksOption) ?? {};
-  const serve = replay === undefined ? undefined : (replay as Partial<FrameServer>)[SERVE_FRAME];
 
   // ws reads this per upgrade, so frames over the limit are refused while being received.
   (wss.options as { maxPayload?: number }).maxPayload = maxPayload;
@@ -81,19 +126,110 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   const sockets = new Map<WebSocket, SocketState>();
   const topics = new Map<string, Set<SocketState>>();
   let fanout: FanoutAttachment | undefined;
+  /** The buffer last read from the `replay` option (its fan-out, if any, is `fanout`). */
+  let replay: AnyReplay | undefined;
+  let closed = false;
+
+  /**
+   * The buffer that serves replays now. When it changed since the last read (registered late, or
+   * re-created by a dev reload), the relay moves to the new one with every subscribed topic.
+   */
+  function currentReplay(): AnyReplay | undefined {
+    let next: AnyReplay | undefined;
+    if (typeof replayOption !== 'function') next = replayOption as AnyReplay | undefined;
+    else {
+      try {
+        const value = (replayOption as () => unknown)();
+        next = value === undefined ? undefined : checkReplay(value);
+      } catch (error) {
+        logError('replay option', error);
+      }
+    }
+    if (next !== replay && !closed) adopt(next);
+    return next;
+  }
+
+  function adopt(next: AnyReplay | undefined): void {
+    replay = next;
+    const previous = fanout;
+    fanout = hasFanout(next) ? next.attachFanout({ deliver: (topic, event, json, seq, epoch) => void platform.publishJson(topic, event, json, seq, epoch) }) : undefined;
+    previous?.detach().catch((error: unknown) => logError('detaching the previous relay', error));
+    if (fanout !== undefined) for (const topic of topics.keys()) activate(fanout, topic);
+  }
+
+  function activate(relay: FanoutAttachment, topic: string): void | Promise<void> {
+    try {
+      const ready = relay.topicActive(topic);
+      if (ready instanceof Promise) return ready.catch((error: unknown) => logError(`relay for topic ${topic}`, error));
+    } catch (error) {
+      logError(`relay for topic ${topic}`, error);
+    }
+  }
+
+  function isOpen(state: SocketState): boolean {
+    return !state.closing && state.ws.readyState === OPEN;
+  }
+
+  /** Closes a socket and stops all its work now: queued frames, replays, deliveries, relays. */
+  function shut(state: SocketState, code: number, reason: string): void {
+    if (state.closing) return;
+    state.closing = true;
+    state.queue.length = 0;
+    release(state);
+    state.ws.close(code, reason);
+  }
+
+  function release(state: SocketState): void {
+    for (const topic of [...state.topics]) removeSubscription(state, topic);
+  }
 
   /** After a send: a socket over its limit is closed so it reconnects and replays, never left with a hole. */
   function underLimit(state: SocketState): boolean {
     if (state.ws.bufferedAmount <= maxBackpressure) return true;
-    state.closing = true;
-    state.ws.close(1013, 'backpressure');
+    shut(state, 1013, 'backpressure');
     return false;
   }
 
   function sendTo(state: SocketState, frame: string | Buffer): boolean {
-    if (state.closing || state.ws.readyState !== OPEN) return false;
+    if (!isOpen(state)) return false;
     state.ws.send(frame, TEXT);
     return underLimit(state);
+  }
+
+  /** How replays reach one socket: verdicts reused, output bounded, work sliced, stopped on close. */
+  function channelFor(state: SocketState): ReplayChannel {
+    const open = (): boolean => isOpen(state);
+    const buffered = (): number => state.ws.bufferedAmount;
+    return {
+      gate(topic) {
+        if (state.topics.has(topic)) return null;
+        const denied = state.denials?.get(topic);
+        if (denied !== undefined) {
+          state.denials!.delete(topic);
+          return denied;
+        }
+        // A replay of a topic the socket could not subscribe discloses what the limit withholds.
+        if (state.topics.size >= maxSubscriptions) return 'LIMIT';
+        return gate(state.ws, topic);
+      },
+      send(frame) {
+        if (!open()) return false;
+        state.ws.send(frame, TEXT);
+        return true;
+      },
+      pace() {
+        if (!open()) return false;
+        if (state.ws.bufferedAmount > replayHighWater) return drained(buffered, replayHighWater, open);
+        if (sliceOver()) return nextTurn().then(open);
+        return true;
+      },
+    };
+  }
+
+  function remember(state: SocketState, topic: string, verdict: string): void {
+    const denials = (state.denials ??= new Map());
+    if (denials.size >= MAX_DENIALS) denials.delete(denials.keys().next().value!);
+    denials.set(topic, verdict);
   }
 
   function fanOut(topic: string, frame: string): boolean {
@@ -115,14 +251,8 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       set = new Set();
       topics.set(topic, set);
       set.add(state);
-      if (fanout !== undefined) {
-        try {
-          const ready = fanout.topicActive(topic);
-          if (ready instanceof Promise) return ready.catch((error: unknown) => logError(`relay for topic ${topic}`, error));
-        } catch (error) {
-          logError(`relay for topic ${topic}`, error);
-        }
-      }
+      currentReplay();
+      if (fanout !== undefined) return activate(fanout, topic);
       return;
     }
     set.add(state);
@@ -151,14 +281,28 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     }
   }
 
+  /** `LIMIT` when a new subscription would pass the socket's limit. */
+  function overLimit(state: SocketState, topic: unknown): 'LIMIT' | null {
+    return state.topics.size >= maxSubscriptions && !state.topics.has(topic as string) ? 'LIMIT' : null;
+  }
+
   async function wireSubscribe(state: SocketState, topic: unknown, ref: ReqId | undefined): Promise<void> {
-    const verdict = await gate(state.ws, topic);
-    if (state.closing || state.ws.readyState !== OPEN) return;
+    let verdict: SubscribeVerdict;
+    for (;;) {
+      const revocations = state.revocations;
+      verdict = isValidTopic(topic) ? overLimit(state, topic) ?? (await gate(state.ws, topic)) : 'INVALID_TOPIC';
+      // A revocation while the gate decided may have changed the answer: ask again.
+      if (state.revocations === revocations) break;
+    }
+    if (!isOpen(state)) return;
+    verdict ??= overLimit(state, topic);
     if (verdict !== null) {
-      // An invalid topic is not echoed back: nothing but the code and a valid ref (DESIGN §8).
+      // An invalid topic is not echoed back: nothing but the code and a valid ref.
+      if (isValidTopic(topic)) remember(state, topic, verdict);
       sendTo(state, subscribeDeniedFrame(isValidTopic(topic) ? topic : undefined, ref, verdict));
       return;
     }
+    state.denials?.delete(topic as string);
     await addSubscription(state, topic as string);
     sendTo(state, subscribedFrame(topic as string, ref));
   }
@@ -167,8 +311,11 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   function handleFrame(state: SocketState, data: Buffer, isBinary: boolean): void | Promise<unknown> {
     const frame = isBinary ? undefined : decodeFrame(data);
     const type = frame === undefined ? undefined : controlType(frame);
-    if (frame === undefined || type === undefined || (isReplayType(type) && serve === undefined && replay === undefined)) {
-      return callHook('message hook', () => hooks().message?.(state.ws, { data, isBinary, platform }));
+    const buffer = isReplayType(type) ? currentReplay() : undefined;
+    if (frame === undefined || type === undefined || (isReplayType(type) && buffer === undefined)) {
+      const message = hooks().message;
+      if (message === undefined && isReplayType(type)) return refuseReplay(state, frame!);
+      return callHook('message hook', () => message?.(state.ws, { data, isBinary, platform }));
     }
     switch (type) {
       case 'subscribe':
@@ -190,12 +337,30 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
           for (const topic of list) await wireSubscribe(state, topic, ref);
         })();
       }
-      default:
+      default: {
         // replay / replay-batch with a buffer attached
+        const serve = (buffer as Partial<FrameServer>)[SERVE_FRAME];
         if (serve !== undefined) return serve(state.ws, frame, platform);
-        replay!.handle(state.ws, frame, platform);
+        buffer!.handle(state.ws, frame, platform);
         return;
+      }
     }
+  }
+
+  /** A replay request that nothing can serve is answered, never dropped, and the cause logged. */
+  function refuseReplay(state: SocketState, frame: Record<string, unknown>): Promise<void> | undefined {
+    if (!toldNoReplayBuffer) {
+      toldNoReplayBuffer = true;
+      logError(
+        'replay requests cannot be served',
+        gaplessError(
+          'error',
+          'NO_REPLAY_BUFFER',
+          'a replay request arrived but no replay buffer is attached and no hooks.message answers it: call registerReplay(buffer) where the buffer is created, or pass { replay } to createPlatform; every replay request is answered with end {error:"NO_REPLAY_BUFFER"} until then',
+        ),
+      );
+    }
+    return noReplayBuffer[SERVE_FRAME](state.ws, frame, platform);
   }
 
   function callHook(what: string, run: () => unknown): void | Promise<unknown> {
@@ -209,7 +374,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   /** Runs queued frames of one socket in order, pausing while one is asynchronous. */
   function drain(state: SocketState): void {
-    while (!state.busy && state.queue.length > 0) {
+    while (!state.busy && !state.closing && state.queue.length > 0) {
       const [data, isBinary] = state.queue.shift()!;
       let pending: void | Promise<unknown> = undefined;
       try {
@@ -236,17 +401,33 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   function track(ws: WebSocket): void {
     if (sockets.has(ws)) return;
-    const state: SocketState = { ws, topics: new Set(), queue: [], busy: false, closing: false };
+    const state: SocketState = {
+      ws, topics: new Set(), queue: [], busy: false, closing: false,
+      denials: undefined, revocations: 0, channel: undefined, heard: false, heardAt: 0, pingAt: 0,
+    };
     sockets.set(ws, state);
+    if (heartbeat !== undefined) {
+      heartbeat.start(state);
+      ping(state);
+      ws.on('pong', () => void (state.heard = true));
+    }
     ws.on('error', (error) => logError('socket error', error));
     ws.on('message', (data, isBinary) => {
+      state.heard = true;
+      if (state.closing) return;
+      // A pong has done its job by arriving; it needs no turn in the queue.
+      if (!isBinary && isPong(data as Buffer)) return;
+      if (state.busy && state.queue.length >= maxQueuedFrames) {
+        shut(state, 1008, 'too many queued frames');
+        return;
+      }
       state.queue.push([data as Buffer, isBinary]);
       drain(state);
     });
     ws.on('close', (code, reason) => {
       state.closing = true;
       state.queue.length = 0;
-      for (const topic of [...state.topics]) removeSubscription(state, topic);
+      release(state);
       sockets.delete(ws);
       callHook('close hook', () => hooks().close?.(ws, { code, reason: reason.toString(), platform }));
       closeWaiters.forEach((wake) => wake());
@@ -261,6 +442,26 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     }
   }
 
+  /** A JSON ping (which the client answers and times) and a protocol ping (which any WebSocket peer answers). */
+  function ping(state: SocketState): void {
+    if (!sendTo(state, pingBytes!)) return;
+    try {
+      state.ws.ping();
+    } catch {
+      // Closing meanwhile: the close handler cleans up.
+    }
+  }
+
+  /** The path is dead or the peer gone silent: cut it off without a close handshake. */
+  function expire(state: SocketState): void {
+    state.closing = true;
+    state.queue.length = 0;
+    release(state);
+    state.ws.terminate();
+  }
+
+  const pingBytes = heartbeatOptions === undefined ? undefined : Buffer.from(pingFrame(heartbeatOptions.interval));
+  const heartbeat = heartbeatOptions === undefined ? undefined : startHeartbeat(heartbeatOptions, () => sockets.values(), ping, expire);
   const closeWaiters = new Set<() => void>();
   const onConnection = (ws: WebSocket) => track(ws);
   wss.on('connection', onConnection);
@@ -302,9 +503,19 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       if (state !== undefined) void addSubscription(state, topic);
     },
 
-    unsubscribe(ws, topic) {
+    unsubscribe(ws, topic, options) {
+      const reason = options?.reason;
+      if (reason !== undefined && typeof reason !== 'string') {
+        throw gaplessError('type', 'INVALID_ARGUMENT', `options.reason must be a string, got ${describe(reason)}`);
+      }
       const state = sockets.get(ws);
-      if (state !== undefined) removeSubscription(state, topic);
+      if (state === undefined) return;
+      const subscribed = state.topics.has(topic);
+      removeSubscription(state, topic);
+      if (reason === undefined) return;
+      state.revocations++;
+      state.denials?.delete(topic);
+      if (subscribed) sendTo(state, unsubscribedFrame(topic, reason));
     },
 
     subscribers(topic) {
@@ -316,6 +527,8 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     },
 
     async close() {
+      closed = true;
+      heartbeat?.stop();
       wss.off('connection', onConnection);
       for (const state of sockets.values()) {
         state.closing = true;
@@ -340,7 +553,21 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     },
   };
 
-  if (hasFanout(replay)) fanout = replay.attachFanout({ deliver: (topic, event, json, seq, epoch) => void platform.publishJson(topic, event, json, seq, epoch) });
+  Object.defineProperties(platform, {
+    [REPLAY_CHANNEL]: {
+      value(ws: unknown): ReplayChannel | undefined {
+        const state = sockets.get(ws as WebSocket);
+        return state === undefined ? undefined : (state.channel ??= channelFor(state));
+      },
+    },
+    [SYNC_REPLAY]: { value: currentReplay },
+  });
+  currentReplay();
 
   return platform;
+}
+
+/** `true` for the exact pong frame the client sends (checked without decoding anything else). */
+function isPong(data: Buffer): boolean {
+  return data.length === PONG_FRAME.length && data.toString('latin1') === PONG_FRAME;
 }

@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { describe, gaplessError } from '../core/errors.js';
 import type { AnyReplay } from '../core/types.js';
 import type { WsHooks } from './hooks.js';
-import { createPlatform, type Platform } from './platform.js';
+import { createPlatform, syncReplay, type Platform } from './platform.js';
 
 const KEY = Symbol.for('gapless-replay');
 const VERSION = 1;
@@ -24,8 +24,6 @@ interface Registry {
   replay: AnyReplay | undefined;
   wss: WebSocketServer | undefined;
   platform: Platform | undefined;
-  /** The replay the platform was created with (it cannot change afterwards). */
-  platformReplay: AnyReplay | undefined;
 }
 
 /** The registry of this process, created on first use. */
@@ -33,7 +31,7 @@ export function registry(): Registry {
   const slot = globalThis as typeof globalThis & { [KEY]?: Registry };
   let reg = slot[KEY];
   if (reg === undefined) {
-    reg = { version: VERSION, hooks: undefined, replay: undefined, wss: undefined, platform: undefined, platformReplay: undefined };
+    reg = { version: VERSION, hooks: undefined, replay: undefined, wss: undefined, platform: undefined };
     slot[KEY] = reg;
   } else if (reg.version !== VERSION) {
     throw gaplessError(
@@ -47,15 +45,15 @@ export function registry(): Registry {
 
 /**
  * The shared platform: created on first use, so `publish` from a form action works before any
- * socket or HTTP server exists. Hooks are read at every call, so a reloaded `hooks.ws` applies
- * to open sockets at once.
+ * socket or HTTP server exists. Hooks and the buffer are read when needed, so a reloaded
+ * `hooks.ws` applies to open sockets at once, and which module a process imports first (a route
+ * without the buffer, a health check) does not decide whether replays are served.
  */
 export function getPlatform(): Platform {
   const reg = registry();
   if (reg.platform === undefined) {
     const wss = new WebSocketServer({ noServer: true });
-    reg.platformReplay = reg.replay;
-    reg.platform = createPlatform(wss, { replay: reg.replay, hooks: () => registry().hooks });
+    reg.platform = createPlatform(wss, { replay: () => registry().replay, hooks: () => registry().hooks });
     reg.wss = wss;
   }
   return reg.platform;
@@ -77,8 +75,10 @@ export function registerHooks(hooks: AppHooks): void {
 
 /**
  * Makes the shared platform answer `replay` frames with `replay` and, for a Redis buffer, relay
- * live frames published on other instances. Call it where the buffer is created, before the
- * platform is first used. Without it, replay frames reach `hooks.message` (the seed's handler).
+ * live frames published on other instances. Call it where the buffer is created; before or after
+ * the platform is first used makes no difference (the latest call wins). Without it, replay
+ * frames reach `hooks.message` (the seed's handler), or are answered `end {error:
+ * "NO_REPLAY_BUFFER"}` when there is none.
  */
 export function registerReplay(replay: AnyReplay): void {
   if (typeof (replay as Partial<AnyReplay> | null)?.handle !== 'function') {
@@ -86,11 +86,8 @@ export function registerReplay(replay: AnyReplay): void {
   }
   const reg = registry();
   reg.replay = replay;
-  if (reg.platform !== undefined && reg.platformReplay !== replay) {
-    // Typical cause: a dev reload re-created the buffer module. The platform keeps its first
-    // buffer; keep buffers on globalThis in dev, or restart the server.
-    console.warn('[gapless-replay] registerReplay after the platform was created: the platform keeps serving its first buffer');
-  }
+  // A Redis buffer's relay starts now, for topics already subscribed, not at the next frame.
+  if (reg.platform !== undefined) syncReplay(reg.platform);
 }
 
 /** Closes every socket of the shared platform (1001) and forgets it, its hooks and buffer. */
@@ -99,7 +96,6 @@ export async function closePlatform(): Promise<void> {
   const { platform, wss } = reg;
   reg.platform = undefined;
   reg.wss = undefined;
-  reg.platformReplay = undefined;
   reg.hooks = undefined;
   reg.replay = undefined;
   await platform?.close();

@@ -36,15 +36,21 @@ export async function startServer(options: PlatformOptions = {}): Promise<TestSe
 
 export type Frame = Record<string, unknown>;
 
-/** A raw WebSocket client that keeps every frame it receives, parsed, in order. */
+/**
+ * A raw WebSocket client that keeps every frame it receives, parsed, in order. Heartbeat pings
+ * are kept apart in `pings` (and not answered), so frame assertions are the same with or
+ * without a heartbeat.
+ */
 export class TestClient {
   readonly frames: Frame[] = [];
+  readonly pings: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters = new Set<() => void>();
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Frame);
+      const frame = JSON.parse(data.toString()) as Frame;
+      (frame.type === 'ping' ? this.pings : this.frames).push(frame);
       this.waiters.forEach((wake) => wake());
     });
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => {

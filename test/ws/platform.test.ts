@@ -5,6 +5,13 @@ import type { PlatformOptions } from '../../src/ws/index.js';
 import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
 
 let server: TestServer | undefined;
+
+/** Stops the client's TCP socket from reading, so the server's writes pile up. */
+function pauseReading(c: TestClient): { resume(): void } {
+  const raw = (c.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  raw.pause();
+  return raw;
+}
 const clients: TestClient[] = [];
 
 async function setup(options: PlatformOptions = {}) {
@@ -98,18 +105,23 @@ describe('subscriptions', () => {
     expect(await c.take(1)).toEqual([{ type: 'subscribe-denied', ref: 'r', reason: 'INVALID_FRAME' }]);
   });
 
-  it('runs an async subscribe hook to completion before serving the next frame, so the replay misses nothing (W1)', async () => {
+  it('runs an async subscribe hook to completion before serving the next frame, so the replay misses nothing', async () => {
     const replay = createReplay();
     let release!: () => void;
     const hookDone = new Promise<void>((resolve) => (release = resolve));
-    const { platform } = await setup({ replay, hooks: { subscribe: () => hookDone.then(() => true) } });
+    const { platform, wss } = await setup({ replay, hooks: { subscribe: () => hookDone.then(() => true) } });
     const c = await client();
+    await expect.poll(() => wss.clients.size).toBe(1);
+    let received = 0;
+    [...wss.clients][0]!.on('message', () => received++);
     replay.publish(platform, 'chat', 'created', 1);
     const { epoch } = replay.position('chat');
     c.send({ type: 'subscribe', topic: 'chat' });
     c.send({ type: 'replay', topic: 'chat', since: 1, epoch, reqId: 'r' });
-    await delay(30);
-    // Published while the gate is still deciding: neither live (not subscribed yet) nor lost.
+    // The race window is open: the server holds both frames while the gate is still deciding.
+    await expect.poll(() => received).toBe(2);
+    expect(c.frames).toEqual([]);
+    // Published now: neither live (not subscribed yet) nor lost.
     replay.publish(platform, 'chat', 'created', 2);
     release();
     const frames = await c.replayed('r');
@@ -160,7 +172,7 @@ describe('replay requests', () => {
     ]);
   });
 
-  it('answers hostile replay input with clear frames and keeps serving (W13)', async () => {
+  it('answers hostile replay input with clear frames and keeps serving', async () => {
     const replay = createReplay();
     const { platform } = await setup({ replay });
     replay.publish(platform, 'chat', 'e', 1);
@@ -183,23 +195,51 @@ describe('replay requests', () => {
     ]);
   });
 
-  it('closes a socket whose buffered output passes maxBackpressure mid-replay with 1013, leaving a contiguous prefix (W7)', async () => {
+  it('paces a replay to a reader that does not read instead of queueing it, and finishes it once the reader reads', async () => {
     const replay = createReplay();
-    const { platform } = await setup({ replay, maxBackpressure: 256 * 1024 });
+    const maxBackpressure = 256 * 1024;
+    const { platform, wss } = await setup({ replay, maxBackpressure });
     const payload = 'p'.repeat(16 * 1024);
     for (let i = 0; i < 1000; i++) replay.publish(platform, 'big', 'e', payload);
     const c = await client();
-    // Stop reading so the kernel buffers fill and ws has to queue.
-    (c.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const raw = pauseReading(c);
     c.send({ type: 'replay', topic: 'big', since: 0, reqId: 'r' });
-    await delay(300);
-    (c.socket as unknown as { _socket: { resume(): void } })._socket.resume();
-    const closed = await c.closed;
-    expect(closed.code).toBe(1013);
-    const seqs = c.frames.map((f) => (f.data as { seq: number }).seq);
-    expect(c.frames.every((f) => f.event === 'msg')).toBe(true);
+    const [ws] = wss.clients;
+    // The kernel buffers fill, then the server's own queue: it must stay near a quarter of the limit.
+    await expect.poll(() => ws!.bufferedAmount, { timeout: 10_000 }).toBeGreaterThan(maxBackpressure / 4);
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      most = Math.max(most, ws!.bufferedAmount);
+      await delay(10);
+    }
+    expect(most).toBeLessThan(maxBackpressure / 4 + 20 * 1024);
+    expect(ws!.readyState).toBe(1);
+    raw.resume();
+    const frames = await c.replayed('r', 20_000);
+    expect(frames.map((f) => (f.data as { seq: number }).seq)).toEqual([...Array.from({ length: 1000 }, (_, i) => i + 1), 1000]);
+  });
+
+  it('closes a socket whose buffered live output passes maxBackpressure with 1013, leaving a contiguous prefix', async () => {
+    const replay = createReplay();
+    const { platform, wss } = await setup({ replay, maxBackpressure: 256 * 1024 });
+    const c = await client();
+    c.send({ type: 'subscribe', topic: 'big' });
+    await c.take(1);
+    const raw = pauseReading(c);
+    const [ws] = wss.clients;
+    const payload = 'p'.repeat(16 * 1024);
+    let published = 0;
+    while (ws!.readyState === 1 && published < 10_000) {
+      replay.publish(platform, 'big', 'e', payload);
+      published++;
+      if (published % 50 === 0) await delay(1);
+    }
+    expect(ws!.readyState).not.toBe(1);
+    raw.resume();
+    expect((await c.closed).code).toBe(1013);
+    const seqs = c.frames.slice(1).map((f) => f.seq);
     expect(seqs.length).toBeGreaterThan(0);
-    expect(seqs.length).toBeLessThan(1000);
+    expect(seqs.length).toBeLessThanOrEqual(published);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
   });
 });
