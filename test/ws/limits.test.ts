@@ -1,0 +1,174 @@
+/**
+ * Per-socket limits and cooperative replay serving under the attacks they exist for, over real
+ * sockets on 127.0.0.1. Event-loop delay is measured with perf_hooks while the attack runs, and
+ * a normal subscriber on the same server must get every message in order meanwhile.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { createReplay } from '../../src/memory/index.js';
+import { SERVE_FRAME } from '../../src/protocol/serve.js';
+import type { Platform, PlatformOptions } from '../../src/ws/index.js';
+import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
+
+let server: TestServer | undefined;
+const clients: TestClient[] = [];
+
+async function setup(options: PlatformOptions) {
+  server = await startServer(options);
+  return server;
+}
+async function client(): Promise<TestClient> {
+  const c = await TestClient.connect(server!.url);
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.socket.terminate();
+  await server?.stop();
+  server = undefined;
+});
+
+/** The server side of the socket opened last. */
+function serverSocket(): WebSocket {
+  return [...server!.wss.clients].at(-1)!;
+}
+
+/** Stops the client's TCP socket from reading: the server's writes pile up. */
+function neverRead(c: TestClient): void {
+  (c.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+}
+
+/**
+ * A subscriber of `live` that gets `count` messages published every `everyMs` while `attack`
+ * runs; resolves with the seqs it received and the event loop's largest delay in ms.
+ */
+async function underAttack(replay: ReturnType<typeof createReplay>, platform: Platform, count: number, attack: () => Promise<void>) {
+  const watcher = await client();
+  watcher.send({ type: 'subscribe', topic: 'live' });
+  await watcher.take(1);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  let published = 0;
+  const publisher = setInterval(() => {
+    if (published < count) replay.publish(platform, 'live', 'tick', ++published);
+  }, 2);
+  try {
+    await attack();
+    await watcher.until((f) => f.length >= count + 1, 30_000);
+  } finally {
+    clearInterval(publisher);
+    loop.disable();
+  }
+  return { seqs: watcher.frames.slice(1).map((f) => f.seq), maxDelayMs: loop.max / 1e6, p99DelayMs: loop.percentile(99) / 1e6 };
+}
+
+describe('maxSubscriptions', () => {
+  it('denies subscribes beyond the limit with LIMIT, without asking the gate, and denies their replays', async () => {
+    const replay = createReplay();
+    const asked: string[] = [];
+    const { platform } = await setup({ replay, maxSubscriptions: 2, hooks: { subscribe: (_ws, topic) => void asked.push(topic) } });
+    replay.publish(platform, 'c', 'e', 'not for you');
+    const c = await client();
+    c.send({ type: 'subscribe-batch', topics: ['a', 'b', 'c'], ref: 'r' });
+    c.send({ type: 'replay', topic: 'c', since: 0, reqId: 'q' });
+    await c.replayed('q');
+    expect(c.frames).toEqual([
+      { type: 'subscribed', topic: 'a', ref: 'r' },
+      { type: 'subscribed', topic: 'b', ref: 'r' },
+      { type: 'subscribe-denied', topic: 'c', ref: 'r', reason: 'LIMIT' },
+      { topic: '__replay:c', event: 'denied', data: { reqId: 'q', code: 'LIMIT' } },
+      { topic: '__replay:c', event: 'end', data: { reqId: 'q', denied: true } },
+    ]);
+    expect(asked).toEqual(['a', 'b']);
+    // A replay of a topic the socket never tried to subscribe is over the limit too.
+    c.send({ type: 'replay', topic: 'c', since: 0, reqId: 'q2' });
+    expect((await c.replayed('q2')).map((f) => f.event)).toEqual(['denied', 'end']);
+    // Unsubscribing frees a place.
+    c.send({ type: 'unsubscribe', topic: 'a' });
+    c.send({ type: 'subscribe', topic: 'c', ref: 'again' });
+    await c.until((f) => f.some((x) => x.ref === 'again'));
+    expect(c.frames.at(-1)).toEqual({ type: 'subscribed', topic: 'c', ref: 'again' });
+    expect(platform.subscribers('c')).toBe(1);
+  });
+});
+
+describe('maxQueuedFrames', () => {
+  it('closes a socket with 1008 when more frames wait behind a pending one than allowed', async () => {
+    let handled = 0;
+    await setup({ maxQueuedFrames: 10, hooks: { message: () => (handled++, new Promise(() => {})) } });
+    const c = await client();
+    for (let i = 0; i < 12; i++) c.send(`frame ${i}`);
+    expect((await c.closed).code).toBe(1008);
+    expect(handled).toBe(1);
+  });
+
+  it('does not count pongs: they never wait in the queue', async () => {
+    await setup({ maxQueuedFrames: 2, hooks: { message: () => new Promise(() => {}) } });
+    const c = await client();
+    c.send('held');
+    for (let i = 0; i < 50; i++) c.send('{"type":"pong"}');
+    c.send({ type: 'subscribe', topic: 'probe', ref: 1 });
+    await delay(200);
+    expect(serverSocket().readyState).toBe(1);
+  });
+});
+
+describe('replays under attack', () => {
+  it('one 256-item replay-batch of 1,000 x 1 KB from a socket that never reads: bounded output, loop responsive, subscriber gets every message', async () => {
+    const replay = createReplay({ size: 1000 });
+    const { platform } = await setup({ replay });
+    const kilobyte = 'k'.repeat(1024);
+    for (let i = 0; i < 1000; i++) replay.publish(platform, 'full', 'e', kilobyte);
+    const attacker = await client();
+    neverRead(attacker);
+    const victim = serverSocket();
+    let most = 0;
+    const result = await underAttack(replay, platform, 500, async () => {
+      attacker.send({ type: 'replay-batch', items: Array.from({ length: 256 }, (_, i) => ({ topic: 'full', since: 0, reqId: i })) });
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        most = Math.max(most, victim.bufferedAmount);
+        await delay(5);
+      }
+    });
+    expect(result.seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    // Before pacing: 270 MiB queued and the loop blocked for seconds.
+    expect(most).toBeLessThan(512 * 1024);
+    expect(most).toBeGreaterThan(0);
+    // Unpaced, this blocked the loop for seconds; the bound leaves room for a loaded machine.
+    expect(result.maxDelayMs).toBeLessThan(1000);
+    expect(victim.readyState).toBe(1);
+    console.log(`256-item batch: most queued ${most} bytes, max event-loop delay ${result.maxDelayMs.toFixed(1)} ms, p99 ${result.p99DelayMs.toFixed(1)} ms`);
+  });
+
+  it('200,000 replay frames from a socket that never reads: closed with 1008, and no queued replay is served after', async () => {
+    const base = createReplay({ size: 1000 });
+    let served = 0;
+    const counted = { ...base, [SERVE_FRAME]: (ws: unknown, frame: unknown, p: never) => (served++, base[SERVE_FRAME](ws, frame, p)) };
+    const { platform } = await setup({ replay: counted });
+    const kilobyte = 'k'.repeat(1024);
+    for (let i = 0; i < 1000; i++) base.publish(platform, 'full', 'e', kilobyte);
+    const attacker = await client();
+    neverRead(attacker);
+    const victim = serverSocket();
+    let servedAtClose = -1;
+    const result = await underAttack(base, platform, 500, async () => {
+      const frame = JSON.stringify({ type: 'replay', topic: 'full', since: 0 });
+      for (let i = 0; i < 200_000; i++) {
+        if (i % 1000 === 0) await delay(1);
+        attacker.send(frame);
+      }
+      await expect.poll(() => victim.readyState, { timeout: 20_000 }).toBeGreaterThan(1);
+      servedAtClose = served;
+      await delay(500);
+    });
+    expect(result.seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(served).toBe(servedAtClose);
+    expect(served).toBeLessThan(200_000);
+    // Unpaced, this blocked the loop for seconds; the bound leaves room for a loaded machine.
+    expect(result.maxDelayMs).toBeLessThan(1000);
+    console.log(`200,000 replays: ${served} served before the 1008 close, max event-loop delay ${result.maxDelayMs.toFixed(1)} ms, p99 ${result.p99DelayMs.toFixed(1)} ms`);
+  });
+});
