@@ -45,7 +45,11 @@ export function requestedPosition(since: unknown, epoch: unknown): { seq: unknow
   return { seq: since, epoch: epoch === undefined || epoch === null ? undefined : typeof epoch === 'string' ? epoch : false };
 }
 
-/** The truncation rules of DESIGN §8, in one pure function. */
+/**
+ * The truncation rules, in one pure function: an invalid `since` is `invalid`; another epoch, or
+ * a `since` above the current seq, is `reset` (no `msg` follows); a `since` older than what is
+ * still buffered is `evicted` (what is buffered follows).
+ */
 export function planReplay(since: unknown, epoch: string | undefined | false, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
   if (!isValidSeq(since) || epoch === false) return { reason: 'invalid', from: Infinity };
   if ((epoch !== undefined && epoch !== snap.epoch) || since > snap.seq) return { reason: 'reset', from: Infinity };

@@ -107,10 +107,13 @@ describe('maxQueuedFrames', () => {
   it('does not count pongs: they never wait in the queue', async () => {
     await setup({ maxQueuedFrames: 2, hooks: { message: () => new Promise(() => {}) } });
     const c = await client();
+    let received = 0;
+    serverSocket().on('message', () => received++);
     c.send('held');
     for (let i = 0; i < 50; i++) c.send('{"type":"pong"}');
     c.send({ type: 'subscribe', topic: 'probe', ref: 1 });
-    await delay(200);
+    // Every frame has reached the platform: one pending, one waiting, fifty pongs that did not wait.
+    await expect.poll(() => received).toBe(52);
     expect(serverSocket().readyState).toBe(1);
   });
 });
