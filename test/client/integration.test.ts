@@ -158,19 +158,20 @@ describe('client on the real ws platform', () => {
     const ssr = replay.position('big');
     for (let i = 1; i <= 500; i++) replay.publish(platform, 'big', 'm', i);
     // The first socket dies after 120 replayed frames have been written to it.
-    const sendText = platform.sendText.bind(platform);
     let written = 0;
     let victim: WebSocket | undefined;
-    platform.sendText = (ws, frame) => {
-      if (victim === undefined || victim === ws) {
-        victim = ws;
-        if (++written > 120) {
+    server.wss.on('connection', (ws) => {
+      if (victim !== undefined) return;
+      victim = ws;
+      const send = ws.send.bind(ws) as (...args: unknown[]) => void;
+      (ws as { send: unknown }).send = (data: unknown, ...rest: unknown[]) => {
+        if (String(data).includes('"event":"msg"') && ++written > 120) {
           ws.terminate();
-          return false;
+          return;
         }
-      }
-      return sendText(ws, frame);
-    };
+        send(data, ...rest);
+      };
+    });
     const view = mount(onReplay('big', { since: ssr, connection: client(server.url) }));
     await until('caught up', () => view.status?.state === 'live' && view.status.seq === 500);
     expect(written).toBeGreaterThan(120);
