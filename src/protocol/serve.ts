@@ -104,14 +104,15 @@ export const REPLAY_CHANNEL = Symbol.for('gapless-replay.replayChannel');
 export interface ReplayChannel {
   /** The verdict for replaying `topic` to this socket: the subscribe verdict when the socket has one. */
   gate(topic: string): SubscribeVerdict | Promise<SubscribeVerdict>;
-  /** Sends one frame of an answer; `false` when the socket is closing. `pace` bounds what is queued. */
+  /** Sends one frame of an answer; `false` when the socket is closing. `pace` bounds what is queued. Methods are called without `this`. */
   send(frame: string): boolean;
   /**
-   * Asked before a request reads and after each frame it sends: `true` to go on now, `false`
-   * when the socket is closing (read and send nothing more), or a promise of either once the
-   * event loop has run other work or the socket has drained.
+   * Asked before a request for `topic` reads and after each frame it sends: `true` to go on
+   * now, `false` when the socket is closing or the topic was revoked for it (read and send
+   * nothing more), or a promise of either once the event loop has run other work or the
+   * socket has drained.
    */
-  pace(): boolean | Promise<boolean>;
+  pace(topic: string): boolean | Promise<boolean>;
 }
 
 interface ChannelPlatform {
@@ -187,7 +188,7 @@ function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
     return Promise.resolve();
   }
   // A closing socket reads nothing more; a busy loop or a full socket is waited for first.
-  const go = request.pace?.() ?? true;
+  const go = request.pace?.(request.topic) ?? true;
   if (go === false) return Promise.resolve();
   if (go !== true) return go.then((ok) => (ok ? readAndWrite(request) : undefined));
   return readAndWrite(request);
@@ -245,7 +246,7 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
       if (seq !== next || seq > last) return false;
       if (!send(msgFrame(head, seq, event, json))) return (open = false);
       next = seq + 1;
-      const go = pace?.() ?? true;
+      const go = pace?.(topic) ?? true;
       if (go === true) return true;
       if (go === false) return (open = false);
       wait = go;

@@ -82,13 +82,15 @@ interface SocketState extends Beating {
   denials: Map<string, string> | undefined;
   /** Bumped by each revocation, so a gate verdict reached across one is asked again. */
   revocations: number;
+  /** Topics revoked since their last replay started: a replay of one in progress stops. */
+  revoked: Set<string> | undefined;
   channel: ReplayChannel | undefined;
 }
 
 const OPEN = 1;
 const TEXT = { binary: false } as const;
 const CLOSE_WAIT_MS = 5000;
-/** Most remembered subscribe denials per socket (a batch's worth). */
+/** Most remembered subscribe denials (and revocations) per socket: a batch's worth. */
 const MAX_DENIALS = 256;
 const SYNC_REPLAY = Symbol.for('gapless-replay.syncReplay');
 const noReplayBuffer = createRefusal('NO_REPLAY_BUFFER');
@@ -202,6 +204,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     const buffered = (): number => state.ws.bufferedAmount;
     return {
       gate(topic) {
+        state.revoked?.delete(topic);
         if (state.topics.has(topic)) return null;
         const denied = state.denials?.get(topic);
         if (denied !== undefined) {
@@ -217,8 +220,8 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
         state.ws.send(frame, TEXT);
         return true;
       },
-      pace() {
-        if (!open()) return false;
+      pace(topic) {
+        if (!open() || state.revoked?.has(topic) === true) return false;
         if (state.ws.bufferedAmount > replayHighWater) return drained(buffered, replayHighWater, open);
         if (sliceOver()) return nextTurn().then(open);
         return true;
@@ -403,7 +406,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     if (sockets.has(ws)) return;
     const state: SocketState = {
       ws, topics: new Set(), queue: [], busy: false, closing: false,
-      denials: undefined, revocations: 0, channel: undefined, heard: false, heardAt: 0, pingAt: 0,
+      denials: undefined, revocations: 0, revoked: undefined, channel: undefined, heard: false, heardAt: 0, pingAt: 0,
     };
     sockets.set(ws, state);
     if (heartbeat !== undefined) {
@@ -515,6 +518,11 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       if (reason === undefined) return;
       state.revocations++;
       state.denials?.delete(topic);
+      if (state.channel !== undefined) {
+        const revoked = (state.revoked ??= new Set());
+        if (revoked.size >= MAX_DENIALS) revoked.clear();
+        revoked.add(topic);
+      }
       if (subscribed) sendTo(state, unsubscribedFrame(topic, reason));
     },
 

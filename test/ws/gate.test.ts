@@ -89,6 +89,36 @@ describe('gate verdicts', () => {
     expect(gate.calls).toEqual(['room', 'room']);
   });
 
+  it('revocation stops a replay of that topic in progress', async () => {
+    const replay = createReplay();
+    const { platform, wss } = await setup({ replay, maxBackpressure: 256 * 1024 });
+    const payload = 'p'.repeat(16 * 1024);
+    for (let i = 0; i < 1000; i++) replay.publish(platform, 'room', 'e', payload);
+    const c = await client();
+    c.send({ type: 'subscribe', topic: 'room' });
+    await c.take(1);
+    const raw = (c.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    c.send({ type: 'replay', topic: 'room', since: 0, reqId: 'r' });
+    const [ws] = wss.clients;
+    // The replay is under way and waiting for the reader.
+    await expect.poll(() => ws!.bufferedAmount, { timeout: 10_000 }).toBeGreaterThan(64 * 1024);
+    platform.unsubscribe(ws!, 'room', { reason: 'KICKED' });
+    c.send({ type: 'subscribe', topic: 'other', ref: 'next' });
+    raw.resume();
+    await c.until((f) => f.some((x) => x.ref === 'next'), 20_000);
+    const msgs = c.frames.filter((f) => f.event === 'msg').map((f) => (f.data as { seq: number }).seq);
+    expect(msgs.length).toBeGreaterThan(0);
+    expect(msgs.length).toBeLessThan(1000);
+    expect(msgs).toEqual(Array.from({ length: msgs.length }, (_, i) => i + 1));
+    expect(c.frames.filter((f) => f.event === 'end')).toEqual([]);
+    expect(c.frames.filter((f) => f.type !== undefined)).toEqual([
+      { type: 'subscribed', topic: 'room' },
+      { type: 'unsubscribed', topic: 'room', reason: 'KICKED' },
+      { type: 'subscribed', topic: 'other', ref: 'next' },
+    ]);
+  });
+
   it('asks the gate again when a revocation lands while an async gate is deciding', async () => {
     let answers = [true, false];
     let release!: () => void;
