@@ -219,6 +219,29 @@ describe('replay requests', () => {
     expect(frames.map((f) => (f.data as { seq: number }).seq)).toEqual([...Array.from({ length: 1000 }, (_, i) => i + 1), 1000]);
   });
 
+  it('ends a paced in-memory replay at the last seq sent when the entries still to send were evicted meanwhile', async () => {
+    const replay = createReplay({ size: 400 });
+    const { platform, wss } = await setup({ replay, maxBackpressure: 256 * 1024 });
+    const payload = 'p'.repeat(32 * 1024);
+    for (let i = 0; i < 400; i++) replay.publish(platform, 'big', 'e', payload);
+    const { epoch } = replay.position('big');
+    const c = await client();
+    const raw = pauseReading(c);
+    c.send({ type: 'replay', topic: 'big', since: 0, reqId: 'r' });
+    const [ws] = wss.clients;
+    await expect.poll(() => ws!.bufferedAmount, { timeout: 10_000 }).toBeGreaterThan(64 * 1024);
+    // While the replay waits for its reader, every entry it had still to send is overwritten.
+    for (let i = 0; i < 400; i++) replay.publish(platform, 'big', 'e', 'new');
+    raw.resume();
+    const frames = await c.replayed('r', 20_000);
+    const msgs = frames.filter((f) => f.event === 'msg').map((f) => (f.data as { seq: number }).seq);
+    expect(msgs.length).toBeGreaterThan(0);
+    expect(msgs.length).toBeLessThan(400);
+    expect(msgs).toEqual(Array.from({ length: msgs.length }, (_, i) => i + 1));
+    // `end` names exactly what was sent: the client asks for the rest (and learns of the eviction).
+    expect(frames.at(-1)).toEqual({ topic: '__replay:big', event: 'end', data: { reqId: 'r', seq: msgs.length, epoch } });
+  });
+
   it('closes a socket whose buffered live output passes maxBackpressure with 1013, leaving a contiguous prefix', async () => {
     const replay = createReplay();
     const { platform, wss } = await setup({ replay, maxBackpressure: 256 * 1024 });
