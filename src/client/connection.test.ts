@@ -33,13 +33,15 @@ describe('connection lifecycle', () => {
     expect(seen).toEqual(['connecting', 'open', 'closed']);
   });
 
-  it('builds the default url from the page origin and path, wss on https pages', () => {
+  it('builds the default url from window.location and path, wss on https pages', () => {
     const f = fakeSockets();
-    vi.stubGlobal('location', { protocol: 'https:', host: 'example.test:8443' });
+    // A global `location` alone is not a page: the seed's client reads `window.location`.
+    vi.stubGlobal('location', { protocol: 'https:', host: 'wrong.test' });
+    vi.stubGlobal('window', { location: { protocol: 'https:', host: 'example.test:8443' } });
     try {
       createConnection({ WebSocket: f.WebSocket }).close();
       createConnection({ WebSocket: f.WebSocket, path: '/live' }).close();
-      vi.stubGlobal('location', { protocol: 'http:', host: 'localhost:5173' });
+      vi.stubGlobal('window', { location: { protocol: 'http:', host: 'localhost:5173' } });
       createConnection({ WebSocket: f.WebSocket }).close();
     } finally {
       vi.unstubAllGlobals();
@@ -47,7 +49,36 @@ describe('connection lifecycle', () => {
     expect(f.sockets.map((s) => s.url)).toEqual(['wss://example.test:8443/ws', 'wss://example.test:8443/live', 'ws://localhost:5173/ws']);
   });
 
-  it('reconnects after a drop with full-jitter exponential delays, capped, reset by a successful open', () => {
+  it('a fake window (as in the seed client tests) is a browser: the global WebSocket opens to its origin', () => {
+    const f = fakeSockets();
+    vi.stubGlobal('WebSocket', f.WebSocket);
+    vi.stubGlobal('window', { location: { protocol: 'http:', host: 'app.test' } });
+    try {
+      const conn = connect();
+      expect(f.sockets.map((s) => s.url)).toEqual(['ws://app.test/ws']);
+      conn.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a native shell (a window without location) that passes url uses the global WebSocket', () => {
+    const f = fakeSockets();
+    vi.stubGlobal('WebSocket', f.WebSocket);
+    vi.stubGlobal('window', {});
+    try {
+      const conn = connect({ url: URL });
+      expect(f.sockets.map((s) => s.url)).toEqual([URL]);
+      conn.close();
+      // Without url there is no origin to connect to: inert.
+      expect(connect().closed).toBe(true);
+      expect(f.sockets).toHaveLength(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('reconnects after a drop with full-jitter exponential delays, capped, reset by a socket that stayed open 1 s', () => {
     const f = fakeSockets();
     vi.spyOn(Math, 'random').mockReturnValue(0.999);
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 100, max: 700 } });
@@ -65,12 +96,21 @@ describe('connection lifecycle', () => {
     }
     // floor(0.999 * min(700, 100 * 2^n))
     expect(waits).toEqual([99, 199, 399, 699, 699]);
+    // A server that accepts and drops at once does not reset the backoff.
     f.last().open();
     f.last().drop();
-    vi.advanceTimersByTime(98);
+    vi.advanceTimersByTime(698);
     expect(f.sockets.length).toBe(6);
     vi.advanceTimersByTime(1);
     expect(f.sockets.length).toBe(7);
+    // One that worked for a second does.
+    f.last().open();
+    vi.advanceTimersByTime(1000);
+    f.last().drop();
+    vi.advanceTimersByTime(98);
+    expect(f.sockets.length).toBe(7);
+    vi.advanceTimersByTime(1);
+    expect(f.sockets.length).toBe(8);
     expect(seen.at(-1)).toBe('connecting');
     expect(seen).not.toContain('closed');
     conn.close();
@@ -186,7 +226,10 @@ describe('shared and independent connections', () => {
 });
 
 describe('no socket during SSR', () => {
-  it('without a document or an explicit WebSocket, connect() opens nothing and stores keep their initial value', () => {
+  it('without a window or an explicit WebSocket, connect() opens nothing and stores keep their initial value', () => {
+    // A server may define document-like globals and a WebSocket (Node 22): only `window` makes a page.
+    vi.stubGlobal('document', {});
+    vi.stubGlobal('location', { protocol: 'http:', host: 'ssr.test' });
     const spy = vi.fn();
     vi.stubGlobal('WebSocket', spy);
     try {
@@ -216,7 +259,7 @@ describe('no socket during SSR', () => {
   it('importing the client module constructs no socket', async () => {
     const spy = vi.fn();
     vi.stubGlobal('WebSocket', spy);
-    vi.stubGlobal('document', {});
+    vi.stubGlobal('window', { location: { protocol: 'http:', host: 'app.test' } });
     try {
       vi.resetModules();
       await import('./index.js');
@@ -246,7 +289,7 @@ describe('subscriptions', () => {
     conn.close();
   });
 
-  it('a subscribe released in the same tick leaves the server unsubscribed (reference A W21)', () => {
+  it('a subscribe released in the same tick leaves the server unsubscribed', () => {
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
     f.last().open();
     on('t', { connection: conn }).subscribe(() => {})();
@@ -337,7 +380,7 @@ describe('live frames', () => {
     conn.close();
   });
 
-  it('a replay frame with primitive data on an on() topic never throws (reference A W16)', () => {
+  it('a replay frame with primitive data on an on() topic never throws', () => {
     const f = fakeSockets();
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
     const stop = onReplay('x', { since: 0, connection: conn }).subscribe(() => {});
@@ -350,3 +393,289 @@ describe('live frames', () => {
 });
 
 export type { FakeSocket };
+
+/** The server side closes the socket with `code` (1006: the path died without a close frame). */
+function closeWith(s: FakeSocket, code: number): void {
+  s.readyState = 3;
+  (s.onclose as ((event: { code: number }) => void) | null)?.({ code });
+}
+
+const PING = (interval: number) => JSON.stringify({ type: 'ping', interval });
+
+describe('heartbeat', () => {
+  it('answers every ping with a pong; pings reach no store and no listener', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const live: unknown[] = [];
+    const replayed: unknown[] = [];
+    const stops = [on('t', { connection: conn }).subscribe((e) => e && live.push(e)), onReplay('t', { since: 0, connection: conn }).subscribe((e) => e && replayed.push(e))];
+    f.last().open();
+    f.last().take();
+    f.last().receive(PING(15000));
+    f.last().receive('{"type":"ping","interval":15000,"topic":"t","event":"m","data":1}');
+    expect(f.last().take()).toEqual([{ type: 'pong' }, { type: 'pong' }]);
+    expect(live).toEqual([]);
+    expect(replayed).toEqual([]);
+    stops.forEach((s) => s());
+    conn.close();
+  });
+
+  it('drops a socket silent for interval + grace after a ping and reconnects; frames keep it alive', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, heartbeatGrace: 500 });
+    f.last().open();
+    f.last().receive(PING(1000));
+    // Frames every 1000 ms (less than 1500) for 10 s: the socket lives.
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(1000);
+      f.last().receive(i % 2 === 0 ? PING(1000) : server.plain('x', 'm', i));
+    }
+    expect(f.sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1499);
+    expect(f.sockets[0]!.closedByClient).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(f.sockets[0]!.closedByClient).toBe(true);
+    // It had worked: a blip, so the new socket comes within base / 10 (50 ms), not the backoff.
+    vi.advanceTimersByTime(50);
+    expect(f.sockets).toHaveLength(2);
+    conn.close();
+  });
+
+  it('after the deadline every store resumes from its position on the new socket', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, heartbeatGrace: 500 });
+    const got: (number | undefined)[] = [];
+    const stop = onReplay('chat', { since: { seq: 0, epoch: 'E' }, connection: conn }).subscribe((e) => e && got.push(e.seq));
+    f.last().open();
+    const req = f.last().take()[1]!;
+    f.last().receive(PING(1000));
+    f.last().receive(server.end('chat', req.reqId as number, { seq: 0, epoch: 'E' }));
+    f.last().receive(server.live('chat', 'm', 1, 1, 'E'));
+    f.last().receive(server.live('chat', 'm', 2, 2, 'E'));
+    vi.advanceTimersByTime(1500);
+    vi.advanceTimersByTime(50);
+    expect(f.sockets).toHaveLength(2);
+    f.last().open();
+    expect(f.last().take()).toEqual([
+      { type: 'subscribe-batch', topics: ['chat'] },
+      { type: 'replay', topic: 'chat', since: 2, epoch: 'E', reqId: expect.any(Number) },
+    ]);
+    expect(got).toEqual([1, 2]);
+    stop();
+    conn.close();
+  });
+
+  it('uses one timer per connection, re-armed lazily: frames set no timers', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const stop = on('t', { connection: conn }).subscribe(() => {});
+    f.last().open();
+    f.last().receive(PING(15000));
+    expect(vi.getTimerCount()).toBe(1);
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    for (let s = 1; s <= 1000; s++) f.last().receive(server.live('t', 'm', s, s, 'E'));
+    for (let i = 0; i < 10; i++) f.last().receive(PING(15000));
+    expect(set).not.toHaveBeenCalled();
+    expect(clear).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(1);
+    stop();
+    conn.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a server that never pings arms no deadline: a silent socket stays', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const stop = on('t', { connection: conn }).subscribe(() => {});
+    f.last().open();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(600_000);
+    expect(f.sockets).toHaveLength(1);
+    expect(f.last().closedByClient).toBe(false);
+    stop();
+    conn.close();
+  });
+
+  it('heartbeat: false arms no deadline but still answers pings', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, heartbeat: false });
+    f.last().open();
+    f.last().receive(PING(1000));
+    expect(f.last().take()).toEqual([{ type: 'pong' }]);
+    vi.advanceTimersByTime(600_000);
+    expect(f.sockets).toHaveLength(1);
+    expect(f.last().closedByClient).toBe(false);
+    conn.close();
+  });
+
+  it('a dead socket is terminated when the implementation can (Node ws), not left to a close handshake', () => {
+    const f = fakeSockets();
+    let terminated = 0;
+    class Terminable extends f.WebSocket {
+      terminate(): void {
+        terminated++;
+        this.readyState = 3;
+      }
+    }
+    const conn = createConnection({ url: URL, WebSocket: Terminable, heartbeatGrace: 100 });
+    f.last().open();
+    f.last().receive(PING(100));
+    vi.advanceTimersByTime(200);
+    expect(terminated).toBe(1);
+    expect(f.sockets[0]!.closedByClient).toBe(false);
+    conn.close();
+  });
+});
+
+describe('reconnect policy', () => {
+  let f: ReturnType<typeof fakeSockets>;
+  beforeEach(() => {
+    f = fakeSockets();
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+  });
+
+  /** Ms until the next socket is created (bounded). */
+  function waitForSocket(): number {
+    const before = f.sockets.length;
+    let waited = 0;
+    while (f.sockets.length === before && waited < 100_000) {
+      vi.advanceTimersByTime(1);
+      waited++;
+    }
+    return waited;
+  }
+
+  it('a socket that worked and died without a close frame (1006) is replaced within base / 10', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    f.last().open();
+    vi.advanceTimersByTime(5000);
+    closeWith(f.last(), 1006);
+    expect(waitForSocket()).toBe(49);
+    conn.close();
+  });
+
+  it('a server going away or restarting (1001, 1012, 1013) gets the full backoff', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    const waits: number[] = [];
+    for (const code of [1001, 1012, 1013]) {
+      f.last().open();
+      vi.advanceTimersByTime(5000);
+      closeWith(f.last(), code);
+      waits.push(waitForSocket());
+    }
+    expect(waits).toEqual([499, 499, 499]);
+    conn.close();
+  });
+
+  it('repeated failures after a blip climb the exponential backoff (herd protection)', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    f.last().open();
+    vi.advanceTimersByTime(5000);
+    closeWith(f.last(), 1006);
+    const waits = [waitForSocket()];
+    // The server is really gone: each attempt fails without opening.
+    for (let i = 0; i < 4; i++) {
+      closeWith(f.last(), 1006);
+      waits.push(waitForSocket());
+    }
+    expect(waits).toEqual([49, 499, 999, 1998, 3996]);
+    conn.close();
+  });
+
+  it('a socket that dies young (1006 within 1 s of opening) is not a blip: no fast reconnect loop', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      f.last().open();
+      closeWith(f.last(), 1006);
+      waits.push(waitForSocket());
+    }
+    expect(waits).toEqual([499, 999, 1998]);
+    conn.close();
+  });
+});
+
+describe('replay timeouts on one socket', () => {
+  it('two in a row drop the socket; the stores resume on the next one', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, replayTimeout: 1000, backoff: { base: 100, max: 100 } });
+    const stop = onReplay('chat', { since: { seq: 3, epoch: 'E' }, connection: conn }).subscribe(() => {});
+    f.last().open();
+    // The path died after the open: nothing comes back.
+    vi.advanceTimersByTime(1999);
+    expect(f.sockets[0]!.frames().filter((x) => x.type === 'replay')).toHaveLength(2);
+    expect(f.sockets[0]!.closedByClient).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(f.sockets[0]!.closedByClient).toBe(true);
+    expect(f.sockets[0]!.frames().filter((x) => x.type === 'replay')).toHaveLength(2);
+    vi.advanceTimersByTime(10);
+    expect(f.sockets).toHaveLength(2);
+    f.last().open();
+    expect(f.last().take()).toEqual([
+      { type: 'subscribe-batch', topics: ['chat'] },
+      { type: 'replay', topic: 'chat', since: 3, epoch: 'E', reqId: expect.any(Number) },
+    ]);
+    stop();
+    conn.close();
+  });
+
+  it('a replay frame between two timeouts proves the path: the count starts over', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, replayTimeout: 1000 });
+    f.last().open();
+    const a = onReplay('a', { since: { seq: 0, epoch: 'E' }, connection: conn }).subscribe(() => {});
+    const b = onReplay('b', { since: { seq: 0, epoch: 'E' }, connection: conn }).subscribe(() => {});
+    const [ra, rb] = f.last().frames().filter((x) => x.type === 'replay') as { reqId: number }[];
+    f.last().receive(server.end('a', ra!.reqId, { seq: 0, epoch: 'E' }));
+    vi.advanceTimersByTime(1000); // b times out once
+    const rb2 = f.last().frames().filter((x) => x.type === 'replay').at(-1) as { reqId: number };
+    expect(rb2.reqId).not.toBe(rb!.reqId);
+    f.last().receive(server.msg('b', rb2.reqId, 1, 'm', 1));
+    vi.advanceTimersByTime(1000); // silent again: the second timeout, but not in a row
+    expect(f.sockets).toHaveLength(1);
+    expect(f.last().closedByClient).toBe(false);
+    a();
+    b();
+    conn.close();
+  });
+});
+
+describe('on(topic, event)', () => {
+  it('filters the live events of a topic by event name; the value is the whole event', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    const created: unknown[] = [];
+    const all: unknown[] = [];
+    const stops = [on('todos', 'created', { connection: conn }).subscribe((e) => e && created.push(e)), on('todos', { connection: conn }).subscribe((e) => e && all.push(e.event))];
+    f.last().open();
+    expect(f.last().take()).toEqual([{ type: 'subscribe-batch', topics: ['todos'] }]);
+    f.last().receive(server.live('todos', 'created', { text: 'a' }, 1, 'E'));
+    f.last().receive(server.live('todos', 'deleted', { text: 'a' }, 2, 'E'));
+    f.last().receive(server.plain('todos', 'created', { text: 'b' }));
+    f.last().receive(server.plain('other', 'created', { text: 'c' }));
+    expect(created).toEqual([
+      { topic: 'todos', event: 'created', data: { text: 'a' }, seq: 1, epoch: 'E' },
+      { topic: 'todos', event: 'created', data: { text: 'b' } },
+    ]);
+    expect(all).toEqual(['created', 'deleted', 'created']);
+    stops.forEach((s) => s());
+    conn.close();
+  });
+
+  it('scan folds only the named event; an invalid event name throws a TypeError', () => {
+    const f = fakeSockets();
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
+    let texts: string[] = [];
+    const stop = on<{ text: string }>('todos', 'created', { connection: conn })
+      .scan<string[]>([], (list, e) => [...list, e.data.text])
+      .subscribe((v) => (texts = v));
+    f.last().open();
+    for (const [event, text] of [['created', 'a'], ['updated', 'x'], ['created', 'b']] as const) f.last().receive(server.plain('todos', event, { text }));
+    expect(texts).toEqual(['a', 'b']);
+    expect(() => on('todos', 'bad"name')).toThrow(TypeError);
+    expect(() => on('todos', '')).toThrow(TypeError);
+    stop();
+    conn.close();
+  });
+});

@@ -4,9 +4,9 @@
  * `replay-batch`), and the routing of incoming frames to them.
  */
 import { REPLAY_PREFIX } from '../core/names.js';
-import type { Envelope, ReplayRequest, ReqId } from '../protocol/frames.js';
+import type { Envelope, PingFrame, PongFrame, ReplayRequest, ReqId, SubscribeDeniedFrame, UnsubscribedFrame } from '../protocol/frames.js';
 import { MAX_BATCH_ITEMS } from '../protocol/parse.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, blipDelay, type BackoffOptions } from './backoff.js';
 import { cell, type Readable } from './store.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -28,6 +28,17 @@ export interface ConnectOptions {
   replayTimeout?: number;
   /** Reconnect delays (exponential, full jitter). Default `{ base: 500, max: 30000 }`. */
   backoff?: BackoffOptions;
+  /**
+   * `false` turns off the client's dead-socket deadline: a socket that goes silent is then
+   * noticed only by the operating system, or by two replay timeouts. Pings are answered either
+   * way, so a server with a heartbeat keeps the socket. Default `true`.
+   */
+  heartbeat?: boolean;
+  /**
+   * Once the server has pinged with interval `I`, a socket that receives nothing for
+   * `I + heartbeatGrace` ms is dropped and a new one opened. Default 10000.
+   */
+  heartbeatGrace?: number;
 }
 
 /** A topic event as stores deliver it: the wire envelope. Live events are the parsed frame itself. */
@@ -47,6 +58,8 @@ export interface ReplayClient {
   frame(event: unknown, data: Record<string, unknown>): void;
   /** The socket closed: the outstanding request, if any, will never be answered. */
   down(): void;
+  /** The server refused (`subscribe-denied`) or revoked (`unsubscribed`) the topic's subscription. */
+  deny(reason: string): void;
 }
 
 interface SocketLike {
@@ -55,8 +68,10 @@ interface SocketLike {
   close(code?: number): void;
   onopen: (() => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: (() => void) | null;
+  onclose: ((event?: { code?: number }) => void) | null;
   onerror: (() => void) | null;
+  /** Node's `ws` only: closes without a handshake, which a dead path could never complete. */
+  terminate?(): void;
 }
 
 export interface Connection {
@@ -86,10 +101,16 @@ export interface Connection {
   request(client: ReplayClient, since: number, epoch: string | undefined, batch?: ReplayItem[]): ReqId | undefined;
   /** @internal Forgets a request; later frames carrying its reqId are dropped. */
   settle(reqId: ReqId): void;
+  /** @internal A replay request heard nothing for `replayTimeout`; the second in a row on one socket drops it. */
+  stalled(): void;
 }
 
 const OPEN = 1;
 const MAX_QUEUED = 256;
+/** Close code of a connection lost without a close frame: the network, not the server, ended it. */
+const ABNORMAL = 1006;
+/** A socket that stayed open this long (ms) worked: its loss starts the backoff over. */
+const STABLE = 1000;
 const EMPTY: Record<string, unknown> = Object.freeze({});
 
 /** Bytes a batch frame may use, well under the server's default `maxPayload` (64 KiB). */
@@ -97,8 +118,9 @@ const MAX_BATCH_BYTES = 32 * 1024;
 
 /**
  * Splits a batch into frames of at most 256 items and about 32 KiB, so a resume never becomes
- * one frame the server refuses (reference-notes A W19). `topicOf` gives each item's topic; a
- * topic counts 3 bytes per UTF-16 unit (the UTF-8 worst case) plus room for the other fields.
+ * one frame the server refuses (over its batch limit or its `maxPayload`), which would leave
+ * every store unanswered. `topicOf` gives each item's topic; a topic counts 3 bytes per UTF-16
+ * unit (the UTF-8 worst case) plus room for the other fields.
  */
 function chunks<T>(list: T[], topicOf: (item: T) => string, each: (part: T[]) => void): void {
   let part: T[] = [];
@@ -116,9 +138,18 @@ function chunks<T>(list: T[], topicOf: (item: T) => string, each: (part: T[]) =>
   if (part.length > 0) each(part);
 }
 
+/**
+ * The page's `window`, as the svelte-adapter-uws client finds it: a browser is a host with a
+ * `window`. A test's fake `window` or a native shell that defines one (and passes `url`) is
+ * treated the same; a server rendering the page has none.
+ */
+function page(): { location?: { protocol: string; host: string } } | undefined {
+  return (globalThis as { window?: { location?: { protocol: string; host: string } } }).window;
+}
+
 function resolveUrl(options: ConnectOptions): string | undefined {
   if (options.url !== undefined) return options.url;
-  const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
+  const loc = page()?.location;
   if (loc === undefined) return undefined;
   return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + (options.path ?? '/ws');
 }
@@ -130,8 +161,7 @@ function positive(value: number | undefined, fallback: number): number {
 /** `undefined` when no socket may be opened: no implementation, or a server (SSR) with no explicit one. */
 export function socketImpl(options: ConnectOptions): WebSocketConstructor | undefined {
   if (options.WebSocket !== undefined) return options.WebSocket;
-  const g = globalThis as { WebSocket?: WebSocketConstructor; document?: unknown };
-  return g.document !== undefined ? g.WebSocket : undefined;
+  return page() !== undefined ? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket : undefined;
 }
 
 /** A new, independent connection. Opens its socket at once, unless no socket may be opened (SSR). */
@@ -143,6 +173,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   const Impl = socketImpl(options);
   const url = resolveUrl(options);
   const backoff = { base: positive(options.backoff?.base, 500), max: positive(options.backoff?.max, 30000) };
+  const heartbeat = options.heartbeat !== false;
+  const grace = positive(options.heartbeatGrace, 10000);
   const status = cell<ConnectionState>(Impl && url !== undefined ? 'connecting' : 'closed');
   const listeners = new Map<string, ((frame: LiveEvent) => void)[]>();
   const clients = new Set<ReplayClient>();
@@ -155,6 +187,16 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   let attempt = 0;
   let lastReq = 0;
   let closed = Impl === undefined || url === undefined;
+  /** When the current socket opened (ms), 0 while none is open. */
+  let openedAt = 0;
+  /** When the current socket last received a frame (ms). */
+  let heard = 0;
+  /** Silence (ms) after which the current socket counts as dead; 0 until the server pings. */
+  let deadline = 0;
+  /** The one heartbeat timer of the connection: it checks `heard` when it fires instead of being reset by every frame. */
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** Replay timeouts in a row on the current socket. */
+  let stalls = 0;
 
   function setStatus(s: ConnectionState): void {
     if (status.value !== s) status.set(s);
@@ -176,18 +218,20 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     try {
       ws = new Impl!(url!) as SocketLike;
     } catch {
-      lost();
+      lost(false);
       return;
     }
     socket = ws;
     ws.onopen = () => {
       if (socket !== ws) return;
-      attempt = 0;
+      openedAt = heard = Date.now();
+      stalls = 0;
       setStatus('open');
       // A status subscriber may have closed or replaced the socket.
       if (socket !== ws) return;
       // Subscribes first: the server handles one socket's frames in order, so every replay
-      // below is read after its topic's live subscription exists (reference-notes A W1).
+      // below is read after its topic's live subscription exists, and nothing published in
+      // between can fall between the replay and the live stream.
       chunks([...listeners.keys()], (t) => t, (topics) => write({ type: 'subscribe-batch', topics }));
       const batch: ReplayItem[] = [];
       for (const c of [...clients]) c.resume(batch);
@@ -198,34 +242,76 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       for (const text of pending) ws.send(text);
     };
     ws.onmessage = (event) => {
-      if (socket === ws && typeof event.data === 'string') dispatch(event.data);
+      if (socket !== ws) return;
+      heard = Date.now();
+      if (typeof event.data === 'string') dispatch(event.data);
     };
-    ws.onclose = () => {
-      if (socket === ws) lost();
+    // A socket that worked and then lost its path without a close frame (1006) is a network
+    // blip: the server is most likely still there, so come back at once. Anything else (the
+    // server going away or restarting, 1001/1012/1013, or a socket that never worked) waits
+    // out the backoff.
+    ws.onclose = (event) => {
+      if (socket === ws) lost(event?.code === ABNORMAL && stable());
     };
     // `onclose` follows every error; nothing to do here but keep the error from being unhandled.
     ws.onerror = () => {};
   }
 
-  function detach(): void {
+  function stable(): boolean {
+    return openedAt > 0 && Date.now() - openedAt >= STABLE;
+  }
+
+  function detach(dead = false): void {
+    clearTimeout(watchdog);
+    watchdog = undefined;
+    deadline = openedAt = 0;
     const ws = socket;
     socket = undefined;
     if (ws === undefined) return;
     ws.onopen = ws.onmessage = ws.onclose = null;
     try {
-      ws.close();
+      if (dead && typeof ws.terminate === 'function') ws.terminate();
+      else ws.close();
     } catch {
       // already closing
     }
     for (const c of [...clients]) c.down();
   }
 
-  /** The socket is gone (or never came): tell the stores, then try again after a backoff. */
-  function lost(): void {
-    detach();
+  /**
+   * The socket is gone (or never came): tell the stores, then try again, after a short
+   * jittered wait for a blip, else after the backoff.
+   */
+  function lost(blip: boolean, dead = false): void {
+    // A socket that stayed open a while worked: the backoff starts over. One that dies
+    // young (a server that accepts and drops) keeps climbing it.
+    if (stable()) attempt = 0;
+    detach(dead);
     if (closed) return;
     setStatus('connecting');
-    timer = setTimeout(open, backoffDelay(attempt++, backoff.base, backoff.max));
+    timer = setTimeout(open, blip ? blipDelay(backoff.base) : backoffDelay(attempt++, backoff.base, backoff.max));
+  }
+
+  /** The path is dead though the socket looks open: nothing will ever close it for us. */
+  function dead(): void {
+    lost(stable(), true);
+  }
+
+  function watch(): void {
+    watchdog = undefined;
+    const silent = Date.now() - heard;
+    if (silent >= deadline) dead();
+    else watchdog = setTimeout(watch, deadline - silent);
+  }
+
+  /** A ping names the server's interval: from now on, that plus the grace without a frame means a dead path. */
+  function ping(frame: PingFrame): void {
+    if (isOpen()) write({ type: 'pong' } satisfies PongFrame);
+    const interval = frame.interval;
+    if (!heartbeat || typeof interval !== 'number' || !(interval > 0) || interval + grace === deadline) return;
+    deadline = interval + grace;
+    clearTimeout(watchdog);
+    watchdog = setTimeout(watch, deadline);
   }
 
   function dispatch(text: string): void {
@@ -235,23 +321,38 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     } catch {
       return;
     }
-    const topic = frame?.topic;
-    // Acks (`subscribed`, `subscribe-denied`) and `error` frames carry `type`; envelopes never do.
-    if (typeof topic !== 'string' || (frame as { type?: unknown }).type !== undefined) return;
+    if (typeof frame !== 'object' || frame === null) return;
+    // Acks, pings, revocations and errors carry `type`; envelopes never do.
+    const type = (frame as { type?: unknown }).type;
+    if (type !== undefined) return control(type, frame as unknown as Record<string, unknown>);
+    const topic = frame.topic;
+    if (typeof topic !== 'string') return;
     if (topic.startsWith(REPLAY_PREFIX)) return routeReplay(topic.slice(REPLAY_PREFIX.length), frame);
     const list = listeners.get(topic);
     if (list !== undefined) for (let i = 0; i < list.length; i++) list[i]!(frame);
   }
 
+  function control(type: unknown, frame: Record<string, unknown>): void {
+    if (type === 'ping') return ping(frame as unknown as PingFrame);
+    if (type !== 'subscribe-denied' && type !== 'unsubscribed') return;
+    const { topic, reason } = frame as Partial<SubscribeDeniedFrame | UnsubscribedFrame>;
+    if (typeof topic !== 'string') return;
+    const why = typeof reason === 'string' ? reason : 'FORBIDDEN';
+    for (const c of [...clients]) if (c.topic === topic) c.deny(why);
+  }
+
   function routeReplay(topic: string, frame: LiveEvent): void {
     const data = frame.data;
-    // Primitive or null data (the Redis seed's `truncated`) reads as an empty object: it can
-    // never throw in a store (reference-notes A W16).
+    // Primitive or null data (the Redis seed's `truncated`) reads as an empty object, so a
+    // foreign or hostile frame can never throw inside a store.
     const d = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : EMPTY;
     const reqId = d.reqId;
     // Seed-compatible servers send no reqId: the oldest outstanding request for the topic takes it.
     const client = reqId === undefined ? waiting.get(topic)?.[0] : byReq.get(reqId as ReqId);
-    if (client !== undefined && client.topic === topic) client.frame(frame.event, d);
+    if (client === undefined || client.topic !== topic) return;
+    // The socket answers replays: the path works both ways.
+    stalls = 0;
+    client.frame(frame.event, d);
   }
 
   function settle(reqId: ReqId): void {
@@ -334,7 +435,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
           return;
         }
         listeners.delete(topic);
-        // Sent at once, in order after the subscribe: a release cannot be overtaken by a queued subscribe (A W21).
+        // Sent at once, in order after the subscribe: were it queued, a subscribe released in
+        // the same tick could be overtaken and leave the server subscribed for nobody.
         if (isOpen()) write({ type: 'unsubscribe', topic });
       };
     },
@@ -358,6 +460,12 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     },
 
     settle,
+
+    stalled() {
+      // One silent request may be a server that lost it; two in a row, with no replay frame
+      // in between, mean the path itself is dead.
+      if (++stalls >= 2 && isOpen()) dead();
+    },
   };
   if (!closed) {
     watchNetwork(true);

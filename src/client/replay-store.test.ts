@@ -97,7 +97,7 @@ describe('replay then live', () => {
     sock().receive(S.end(T, reqId, { seq: 3, epoch: 'E' }));
     expect(w.events).toEqual([
       { topic: T, event: 'created', data: { id: 2 }, seq: 2 },
-      // replayed undefined data arrives as null, like live (reference A W17)
+      // replayed undefined data arrives as null, as it does live
       { topic: T, event: 'created', data: null, seq: 3 },
     ]);
     expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 3, epoch: 'E' });
@@ -106,11 +106,11 @@ describe('replay then live', () => {
     expect(w.status().seq).toBe(4);
   });
 
-  it('buffers live frames that arrive during the replay and merges them by seq after end (reference A W23, B W3)', () => {
+  it('buffers live frames that arrive during the replay and merges them by seq after end', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
     const { reqId } = lastReq();
-    // Published after the snapshot (4, 5) and inside it (2): the reference drops all three.
+    // Published after the snapshot (4, 5) and inside it (2): a store that drops live frames during the replay loses 4 and 5.
     sock().receive(S.live(T, 'm', 'two', 2, 'E'));
     sock().receive(S.msg(T, reqId, 1, 'm', 'one'));
     sock().receive(S.live(T, 'm', 'four', 4, 'E'));
@@ -285,8 +285,8 @@ describe('truncation', () => {
   });
 });
 
-describe('never stuck (reference A W2)', () => {
-  it('retries a replay with a fresh reqId when no end comes within replayTimeout, and ignores the stale answer (A W10)', () => {
+describe('never stuck', () => {
+  it('retries a replay with a fresh reqId when no end comes within replayTimeout, and ignores the stale answer', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
     const first = lastReq().reqId;
@@ -340,7 +340,7 @@ describe('never stuck (reference A W2)', () => {
   });
 });
 
-describe('resume after reconnect (reference A W3)', () => {
+describe('resume after reconnect', () => {
   it('live stores re-request from their last seq; all stores resume with one replay-batch after the subscribe-batch', () => {
     sock().open();
     const a = watch(onReplay('a', { since: { seq: 0, epoch: 'A' }, connection: conn }));
@@ -382,7 +382,7 @@ describe('resume after reconnect (reference A W3)', () => {
   });
 });
 
-describe('denied (reference A W4)', () => {
+describe('denied', () => {
   it('ends in the denied state with a synthetic denied event, releases the live subscription and stops asking', () => {
     sock().open();
     const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
@@ -461,7 +461,7 @@ describe('several stores, reqIds and seed servers', () => {
   });
 });
 
-describe('remounts and scan (reference A W10, W11)', () => {
+describe('remounts and scan', () => {
   it('scan folds each event once across unmount and remount: the remount resumes from the last seq', () => {
     sock().open();
     const store = onReplay<number>(T, { since: { seq: 0, epoch: 'E' }, connection: conn });
@@ -477,7 +477,7 @@ describe('remounts and scan (reference A W10, W11)', () => {
     stop = list.subscribe((v) => seen.push(v));
     ({ reqId } = lastReq());
     expect(lastReq()).toMatchObject({ since: 2, epoch: 'E' });
-    // The reference replays from the original since and folds 1 and 2 again.
+    // Replaying from the original since instead would fold 1 and 2 again.
     sock().receive(S.msg(T, reqId, 3, 'm', 3));
     sock().receive(S.end(T, reqId, { seq: 3, epoch: 'E' }));
     expect(seen.at(-1)).toEqual([1, 2, 3]);
@@ -503,7 +503,7 @@ describe('remounts and scan (reference A W10, W11)', () => {
     expect(w.status().state).toBe('live');
   });
 
-  it('a cycle torn down before the socket opened sends nothing when it opens: one request for the live cycle (A W10)', () => {
+  it('a cycle torn down before the socket opened sends nothing when it opens: one request for the live cycle', () => {
     const store = onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn });
     watch(store).stop();
     const w = watch(store);
@@ -543,5 +543,181 @@ describe('Svelte store contract', () => {
     expect(seen).toEqual([0, 10, 20]);
     stop();
     stop();
+  });
+});
+
+describe('replay timeouts measure silence, not duration', () => {
+  it('a slow reader receiving 5,000 frames over 5 s (replayTimeout 1 s) completes without a re-send', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    sock().take();
+    for (let s = 1; s <= 5000; s++) {
+      vi.advanceTimersByTime(1);
+      sock().receive(S.msg(T, reqId, s, 'm', s));
+    }
+    vi.advanceTimersByTime(999);
+    sock().receive(S.end(T, reqId, { seq: 5000, epoch: 'E' }));
+    expect(sock().take()).toEqual([]);
+    expect(w.events).toHaveLength(5000);
+    expect(w.statuses.some((s) => s.outcome === 'error')).toBe(false);
+    expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 5000, epoch: 'E' });
+  });
+
+  it('a request that goes silent mid-replay is asked again from the last seq it delivered', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    sock().take();
+    vi.advanceTimersByTime(900);
+    sock().receive(S.msg(T, reqId, 1, 'm', 1));
+    vi.advanceTimersByTime(999);
+    expect(sock().take()).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(sock().take()).toEqual([{ type: 'replay', topic: T, since: 1, epoch: 'E', reqId: expect.any(Number) }]);
+    expect(w.status()).toMatchObject({ state: 'replaying', outcome: 'error', reason: 'TIMEOUT', seq: 1 });
+  });
+});
+
+describe('denial from the subscription path', () => {
+  const subscribeDenied = (topic: string, reason: string) => JSON.stringify({ type: 'subscribe-denied', topic, reason });
+  const unsubscribed = (topic: string, reason: string) => JSON.stringify({ type: 'unsubscribed', topic, reason });
+
+  it('subscribe-denied moves every replaying store on the topic to denied at once, once, and the late replay answer is ignored', () => {
+    sock().open();
+    const a = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const b = watch(onReplay(T, { since: { seq: 2, epoch: 'E' }, connection: conn }));
+    const other = watch(onReplay('other', { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const [ra, rb] = sock().frames().filter((x) => x.type === 'replay') as { reqId: number }[];
+    sock().take();
+    sock().receive(subscribeDenied(T, 'LOGIN_REQUIRED'));
+    for (const w of [a, b]) {
+      expect(w.events).toEqual([{ topic: T, event: 'denied', data: null, seq: w === a ? 0 : 2 }]);
+      expect(w.status()).toMatchObject({ state: 'denied', reason: 'LOGIN_REQUIRED' });
+    }
+    expect(other.status().state).toBe('replaying');
+    // The replay answers still in flight, with and without reqId: no second denied.
+    for (const r of [ra!.reqId, rb!.reqId, undefined]) {
+      sock().receive(S.denied(T, r, 'FORBIDDEN'));
+      sock().receive(S.end(T, r, { denied: true }));
+    }
+    expect(a.names()).toEqual(['denied:0']);
+    expect(b.names()).toEqual(['denied:2']);
+    expect(a.status().reason).toBe('LOGIN_REQUIRED');
+    expect(sock().take()).toEqual([{ type: 'unsubscribe', topic: T }]);
+    // Nothing more is asked, on this socket or after a reconnect.
+    vi.advanceTimersByTime(60_000);
+    sock().drop();
+    vi.advanceTimersByTime(200);
+    sock().open();
+    expect(sock().frames().filter((x) => x.type === 'replay' || x.type === 'replay-batch')).toEqual([
+      { type: 'replay', topic: 'other', since: 0, epoch: 'E', reqId: expect.any(Number) },
+    ]);
+  });
+
+  it('unsubscribed (revocation) moves a live store to denied and it stops taking live frames', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { seq: 0, epoch: 'E' }));
+    sock().receive(S.live(T, 'm', 1, 1, 'E'));
+    sock().receive(unsubscribed(T, 'KICKED'));
+    expect(w.names()).toEqual(['m:1', 'denied:1']);
+    expect(w.status()).toEqual({ state: 'denied', reason: 'KICKED', seq: 1, epoch: 'E' });
+    sock().receive(S.live(T, 'm', 2, 2, 'E'));
+    sock().receive(S.live(T, 'm', 4, 4, 'E'));
+    expect(w.names()).toEqual(['m:1', 'denied:1']);
+    expect(sock().frames().filter((x) => x.type === 'replay')).toHaveLength(1);
+  });
+
+  it('a denial of another topic, or without a topic, changes nothing', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    sock().receive(subscribeDenied('elsewhere', 'FORBIDDEN'));
+    sock().receive('{"type":"subscribe-denied","reason":"INVALID_TOPIC"}');
+    sock().receive('{"type":"unsubscribed","topic":7}');
+    expect(w.events).toEqual([]);
+    expect(w.status().state).toBe('replaying');
+  });
+});
+
+describe('one status transition function', () => {
+  it('emits status only on real change: repeated asks and already-delivered seqs emit nothing', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    const { reqId } = lastReq();
+    sock().receive(S.end(T, reqId, { seq: 0, epoch: 'E' }));
+    sock().receive(S.live(T, 'm', 1, 1, 'E'));
+    sock().receive(S.live(T, 'm', 1, 1, 'E'));
+    // A gap asks; a second gap while replaying holds the frame; the answer goes live.
+    sock().receive(S.live(T, 'm', 3, 3, 'E'));
+    sock().receive(S.live(T, 'm', 4, 4, 'E'));
+    const r = lastReq().reqId;
+    sock().receive(S.msg(T, r, 2, 'm', 2));
+    sock().receive(S.end(T, r, { seq: 2, epoch: 'E' }));
+    const seen = w.statuses.map((s) => `${s.state}:${s.seq}`);
+    expect(seen).toEqual(['replaying:0', 'live:0', 'live:1', 'replaying:1', 'live:2', 'live:3', 'live:4']);
+    for (let i = 1; i < w.statuses.length; i++) expect(w.statuses[i]).not.toEqual(w.statuses[i - 1]);
+  });
+
+  it('a retry after end {error} and a resume after a reconnect, both still replaying, emit nothing new', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'E' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { error: 'BACKEND_ERROR' }));
+    vi.advanceTimersByTime(50); // the retry is sent
+    sock().drop();
+    vi.advanceTimersByTime(100);
+    sock().open(); // the resume is sent
+    expect(sock().frames().filter((x) => x.type === 'replay')).toHaveLength(1);
+    expect(w.statuses).toEqual([
+      { state: 'replaying', seq: 0, epoch: 'E' },
+      { state: 'replaying', outcome: 'error', reason: 'BACKEND_ERROR', seq: 0, epoch: 'E' },
+    ]);
+  });
+});
+
+describe('an end without epoch: the server holds no state for the topic', () => {
+  it('holds {seq: 0, epoch: undefined} without truncated, then adopts the epoch of a first live frame at seq 1', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 0, epoch: 'PENDING' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { seq: 0 }));
+    expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 0, epoch: undefined });
+    sock().take();
+    sock().receive(S.live(T, 'm', 'one', 1, 'NEW'));
+    sock().receive(S.live(T, 'm', 'two', 2, 'NEW'));
+    expect(sock().take()).toEqual([]);
+    expect(w.names()).toEqual(['m:1', 'm:2']);
+    expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 2, epoch: 'NEW' });
+  });
+
+  it('a first live frame above seq 1 is a gap: replay from 0 in its epoch, nothing truncated', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: 0, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { seq: 0 }));
+    sock().take();
+    sock().receive(S.live(T, 'm', 3, 3, 'NEW'));
+    const [req] = sock().take();
+    expect(req).toEqual({ type: 'replay', topic: T, since: 0, epoch: 'NEW', reqId: expect.any(Number) });
+    for (const s of [1, 2, 3]) sock().receive(S.msg(T, req!.reqId as number, s, 'm', s));
+    sock().receive(S.end(T, req!.reqId as number, { seq: 3, epoch: 'NEW' }));
+    expect(w.names()).toEqual(['m:1', 'm:2', 'm:3']);
+    expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 3, epoch: 'NEW' });
+  });
+
+  it('a store holding messages gets a reset when the server has no state for its topic', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 5, epoch: 'OLD' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, { seq: 0 }));
+    expect(w.names()).toEqual(['truncated:0']);
+    expect(w.status()).toEqual({ state: 'live', outcome: 'truncated', reason: 'reset', seq: 0, epoch: undefined });
+    sock().receive(S.live(T, 'm', 1, 1, 'NEW'));
+    expect(w.names()).toEqual(['truncated:0', 'm:1']);
+  });
+
+  it('a seed end with neither seq nor epoch keeps the store position and epoch', () => {
+    sock().open();
+    const w = watch(onReplay(T, { since: { seq: 2, epoch: 'E' }, connection: conn }));
+    sock().receive(S.end(T, lastReq().reqId, {}));
+    expect(w.status()).toEqual({ state: 'live', outcome: 'ok', seq: 2, epoch: 'E' });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `onReplay(topic, { since })`: a store that asks for what it missed since `since`, then hands
- * over to live with nothing lost, nothing twice and nothing out of order (DESIGN §5).
+ * over to live with nothing lost, nothing twice and nothing out of order.
  *
  * The position (`seq`, `epoch`) belongs to the store, not to one activation: a remount resumes
  * from where the store left off, which is what lets `scan` fold every event exactly once.
@@ -57,6 +57,8 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
   let conn: Connection | undefined;
   let reqId: ReqId | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the current request was sent or last received a frame (ms): its timeout measures silence, not duration. */
+  let heard = 0;
   /** Live frames that arrived while a replay was outstanding, in arrival order. */
   let held: LiveEvent[] = [];
   /** How many of `held` arrived before the current request was sent. */
@@ -84,9 +86,18 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     return s;
   }
 
-  /** Status objects are built only while someone watches, so live frames cost nothing extra. */
-  function publish(): void {
-    if (status.size > 0) status.set(snapshot());
+  /**
+   * Every status transition goes through here, and status is emitted only when something a
+   * subscriber can see changed. Status objects are built only while someone watches, so live
+   * frames cost nothing extra.
+   */
+  function update(next: ReplayState, out: ReplayStatus['outcome'], why: string | undefined): void {
+    state = next;
+    outcome = out;
+    reason = why;
+    if (status.size === 0) return;
+    const v = status.value;
+    if (v.state !== state || v.outcome !== outcome || v.reason !== reason || v.seq !== seq || v.epoch !== epoch) status.set(snapshot());
   }
 
   function emit(event: LiveEvent): void {
@@ -109,24 +120,49 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
   function ask(batch?: ReplayItem[]): void {
     drop();
     if (conn === undefined) return;
-    state = 'replaying';
     truncation = denial = undefined;
     heldBefore = held.length;
     reqId = conn.request(client, seq, epoch, batch);
     // Not sent (socket not open): the connection's next open asks again through `resume`.
-    if (reqId !== undefined) timer = setTimeout(timedOut, conn.replayTimeout);
-    publish();
+    if (reqId !== undefined) {
+      heard = Date.now();
+      timer = setTimeout(silence, conn.replayTimeout);
+    }
+    update('replaying', outcome, reason);
   }
 
-  function timedOut(): void {
-    outcome = 'error';
-    reason = 'TIMEOUT';
+  /**
+   * The request's timer: a request still receiving its frames (a long replay to a slow reader)
+   * is not timed out; one that heard nothing for `replayTimeout` is asked again.
+   */
+  function silence(): void {
+    const limit = conn!.replayTimeout;
+    const quiet = Date.now() - heard;
+    if (quiet < limit) {
+      timer = setTimeout(silence, limit - quiet);
+      return;
+    }
+    timer = undefined;
+    update('replaying', 'error', 'TIMEOUT');
+    // May drop the socket: the request below then waits for the next open.
+    conn!.stalled();
     ask();
   }
 
   function retry(): void {
     const b = conn!.backoff;
     timer = setTimeout(ask, backoffDelay(errors++, b.base, b.max));
+  }
+
+  /** The server refused the topic: stop asking, stop holding, release the live subscription. */
+  function refuse(why: string): void {
+    drop();
+    held = [];
+    // The server refuses (or has ended) the live subscription too: it would only hold a slot.
+    release?.();
+    release = undefined;
+    update('denied', undefined, why);
+    synthetic('denied');
   }
 
   const client: ReplayClient = {
@@ -137,7 +173,12 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     down() {
       drop();
     },
+    deny(why) {
+      // Settles the request too, so its own `denied`/`end`, still in flight, cannot deny twice.
+      if (state === 'replaying' || state === 'live') refuse(why);
+    },
     frame(event, d) {
+      heard = Date.now();
       if (event === 'msg') {
         const s = d.seq;
         // At most once per seq: a retried or overlapping request never delivers twice.
@@ -157,51 +198,42 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
 
   function end(d: Record<string, unknown>): void {
     drop();
-    if (denial !== undefined || d.denied === true) {
-      state = 'denied';
-      outcome = undefined;
-      reason = denial ?? 'FORBIDDEN';
-      held = [];
-      // Stop the live subscription too: the server refuses it, and it would only hold a slot.
-      release?.();
-      release = undefined;
-      publish();
-      synthetic('denied');
-      return;
-    }
+    if (denial !== undefined || d.denied === true) return refuse(denial ?? 'FORBIDDEN');
     if (typeof d.error === 'string') {
-      outcome = 'error';
-      reason = d.error;
-      publish();
+      update('replaying', 'error', d.error);
       retry();
       return;
     }
     errors = 0;
     truncation ??= owed;
     owed = undefined;
-    const newEpoch = isValidEpoch(d.epoch) ? d.epoch : epoch;
+    const endSeq = d.seq;
+    const endEpoch = d.epoch;
+    const named = isValidEpoch(endEpoch);
+    // A seq without an epoch: the server holds nothing for the topic (a replay creates no
+    // state there). The position is that seq in no epoch yet; the first live frame names it.
+    const blank = !named && isValidSeq(endSeq);
+    const newEpoch = named ? endEpoch : blank ? undefined : epoch;
     // A server that ignored the epoch we sent (a hand-written handler passing only `since`)
-    // answers from another life of the counter without saying so: that is a reset all the same.
-    const moved = epoch !== undefined && newEpoch !== epoch;
+    // answers from another life of the counter without saying so: that is a reset all the
+    // same. So is a server with no state for a topic we hold messages of.
+    const moved = named ? epoch !== undefined && newEpoch !== epoch : blank && endSeq < seq;
     const truncated = truncation !== undefined || d.truncated === true || moved;
     if (truncated && truncation === undefined) truncation = moved ? 'reset' : 'evicted';
     // A truncated answer names the position to continue from (after a reset it can be lower than ours).
-    if (isValidSeq(d.seq) && (truncated || d.seq > seq)) seq = d.seq;
-    if (epoch !== undefined && newEpoch !== epoch) retired.add(epoch);
-    // A frame received before the request was sent was published before the server read the
-    // topic: if the answer names another epoch, the frame's epoch is over. Retiring it keeps a
-    // dead frame from asking again forever.
-    if (newEpoch !== undefined) {
+    if (isValidSeq(endSeq) && (truncated || endSeq > seq)) seq = endSeq;
+    if (named) {
+      if (epoch !== undefined && newEpoch !== epoch) retired.add(epoch);
+      // A frame received before the request was sent was published before the server read the
+      // topic: if the answer names another epoch, the frame's epoch is over. Retiring it keeps a
+      // dead frame from asking again forever.
       for (let i = 0; i < heldBefore; i++) {
         const e = held[i]!.epoch;
         if (isValidEpoch(e) && e !== newEpoch) retired.add(e);
       }
     }
     epoch = newEpoch;
-    state = 'live';
-    outcome = truncated ? 'truncated' : 'ok';
-    reason = truncation;
-    publish();
+    update('live', truncated ? 'truncated' : 'ok', truncation);
     if (truncated) synthetic('truncated');
     const list = held;
     held = [];
@@ -225,6 +257,8 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     const s = frame.seq;
     // No epoch: the seq is not the buffer's, so it can neither be checked nor advance the position.
     if (!isValidEpoch(e) || !isValidSeq(s)) return emit(frame);
+    // No epoch known yet (a bare-seq start, or a topic the server had no state for): the first
+    // frame names it. If it is not the next seq, the gap below asks for what came before it.
     if (epoch === undefined) epoch = e;
     if (e !== epoch) {
       if (retired.has(e)) return;
@@ -239,7 +273,7 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
       return ask();
     }
     seq = s;
-    publish();
+    update('live', outcome, reason);
     emit(frame);
   }
 
@@ -263,9 +297,8 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
       release = undefined;
       held = [];
       conn = undefined;
-      state = 'idle';
       events.value = null;
-      publish();
+      update('idle', outcome, reason);
     };
   }
 
@@ -279,4 +312,3 @@ export function onReplay<T = unknown>(topic: string, options: ReplayOptions): Re
     },
   };
 }
-

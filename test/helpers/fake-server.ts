@@ -7,7 +7,7 @@
  */
 import type { MemoryReplay } from '../../src/memory/index.js';
 import type { ReplayPlatform } from '../../src/core/types.js';
-import { envelopeFrame, liveFrame } from '../../src/protocol/frames.js';
+import { endFrame, envelopeFrame, liveFrame, reqIdField, type ReqId } from '../../src/protocol/frames.js';
 
 /** Where the server writes frames: a socket, or a reply held back to be flushed later. */
 export interface Sink {
@@ -110,10 +110,12 @@ export class FakeServer {
 
   /**
    * Handles the oldest client frame of `pipe`. For a replay request, `lose` drops it unanswered
-   * (a hook that ignores it) and `slow` reads the snapshot now but holds the reply back until
-   * `flush`, so live frames published meanwhile reach the client first (an async backend).
+   * (a hook that ignores it), `slow` reads the snapshot now but holds the reply back until
+   * `flush`, so live frames published meanwhile reach the client first (an async backend), and
+   * `blank` answers as a server that holds no state for the topic: `end {seq: 0}` without an
+   * epoch, whatever the buffer holds.
    */
-  serveOne(pipe: Pipe, mode: 'now' | 'lose' | 'slow' = 'now'): void {
+  serveOne(pipe: Pipe, mode: 'now' | 'lose' | 'slow' | 'blank' = 'now'): void {
     const text = pipe.toServer.shift();
     if (text === undefined || !pipe.alive) return;
     const frame = JSON.parse(text) as { type: string; topic?: string; topics?: string[]; items?: Record<string, unknown>[] };
@@ -121,7 +123,10 @@ export class FakeServer {
     else if (frame.type === 'subscribe-batch') for (const t of frame.topics!) pipe.topics.add(t);
     else if (frame.type === 'unsubscribe') pipe.topics.delete(frame.topic!);
     else if (mode === 'lose') return;
-    else {
+    else if (mode === 'blank') {
+      const items = frame.type === 'replay-batch' ? frame.items! : [frame as Record<string, unknown>];
+      for (const item of items) pipe.toClient.push(endFrame(item.topic as string, reqIdField(item.reqId as ReqId | undefined), { seq: 0 }));
+    } else {
       const sink: Sink = mode === 'slow' ? { alive: true, toClient: [] } : pipe;
       // Batch items one by one through the real frame server, synchronously, in order.
       if (frame.type === 'replay-batch') for (const item of frame.items!) this.replay.handle(sink, { ...item, type: 'replay' }, this.platform);
