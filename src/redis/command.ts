@@ -38,6 +38,12 @@ export interface Runner {
    * EVALSHA each.
    */
   publish(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string): Promise<unknown>;
+  /**
+   * The same publish followed by `WAIT replicas waitMs` in one pipeline (one round trip, on the
+   * topic's node in a Cluster). Resolves with the script's reply and the number of replicas that
+   * acknowledged it. After NOSCRIPT the fallback EVAL is followed by its own WAIT.
+   */
+  publishReplicated(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, replicas: number, waitMs: number, what: string, topic: string): Promise<[unknown, number]>;
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
@@ -160,6 +166,34 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
         batch ??= (redis as Redis).pipeline();
         (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve, reject));
         batchFlips.push(flag);
+      });
+    },
+
+    publishReplicated(script, keys, args, flags, replicas, waitMs, what, topic) {
+      const flag = Buffer.from(flags);
+      const all = [...args, flag];
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        track(p);
+        const send = (loaded: boolean): void => {
+          const pipeline = redis.pipeline();
+          if (loaded) pipeline.evalsha(script.sha, script.numberOfKeys, ...keys, ...all);
+          else pipeline.eval(script.lua, script.numberOfKeys, ...keys, ...all);
+          pipeline.wait(replicas, waitMs);
+          pipeline.exec().then(
+            (results) => {
+              const [error, reply] = results?.[0] ?? [new Error('missing pipeline reply')];
+              if (loaded && isNoScript(error)) return send(false);
+              const [waitError, acked] = results?.[1] ?? [new Error('missing pipeline reply')];
+              if (!inFlight.delete(p)) return;
+              if (error || waitError) reject(error ?? waitError);
+              else resolve([reply, acked as number]);
+            },
+            (error: unknown) => inFlight.delete(p) && reject(error),
+          );
+          flipLater(flag);
+        };
+        send(true);
       });
     },
 
