@@ -246,7 +246,8 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
         if (!fanout.active) deliverLocal(platform, topic, event, data, json, seq, epoch);
       }
       const done = (): number => {
-        if (status !== REPEATED_ID && acked < replicas) {
+        // WAIT covers every earlier write of the connection, so a repeat waits for the first too.
+        if (acked < replicas) {
           throw gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it within ${waitMs} ms (replicas option); it may still exist: retry with the same id`);
         }
         return seq;
