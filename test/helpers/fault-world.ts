@@ -17,10 +17,14 @@ export interface ClientView {
   readonly data: number[];
   /** `true` once the store emitted `truncated`. */
   told: boolean;
+  /** The seq of each message. */
+  readonly seqs: number[];
+  /** `value@seq` of each message, for failure messages. */
+  readonly trace: string[];
 }
 
 export interface Publisher {
-  /** Values whose publish resolved, in order, with the seq they got. */
+  /** Values whose publish resolved, in the order their replies arrived (the order Redis ran them), with the seq they got. */
   readonly acked: { value: number; seq: number }[];
   /** Values whose publish rejected, with the code and the time (performance.now) it was issued. */
   readonly rejected: { value: number; code: string; issued: number }[];
@@ -65,10 +69,14 @@ export async function startWorld(port: number, options: RedisReplayOptions = {},
     clients(topic, since, count) {
       return Array.from({ length: count }, () => {
         const conn = createConnection({ url: server.url, WebSocket: WebSocket as unknown as ConnectOptions['WebSocket'], replayTimeout: 1000, backoff: { base: 20, max: 200 } });
-        const view: ClientView = { data: [], told: false };
+        const view: ClientView = { data: [], told: false, trace: [], seqs: [] };
         const stop = onReplay(topic, { since, connection: conn })
           .scan<null>(null, (_acc, e: LiveEvent) => {
-            if (e.event === 'm') view.data.push(e.data as number);
+            if (e.event === 'm') {
+              view.data.push(e.data as number);
+              view.seqs.push(e.seq!);
+              view.trace.push(`${e.data}@${e.seq}`);
+            }
             else if (e.event === 'truncated') view.told = true;
             return null;
           })
@@ -82,6 +90,7 @@ export async function startWorld(port: number, options: RedisReplayOptions = {},
       let running = true;
       let paused = false;
       let value = 0;
+      closers.push(() => void (running = false));
       const loop = (async () => {
         while (running) {
           if (!paused) {
@@ -104,7 +113,6 @@ export async function startWorld(port: number, options: RedisReplayOptions = {},
           await loop;
           const issued = value;
           await until('every publish to settle', () => p.acked.length + p.rejected.length === issued, 5000);
-          p.acked.sort((a, b) => a.value - b.value);
         },
       });
     },
@@ -126,9 +134,15 @@ export async function expectNoSilentLoss(views: ClientView[], publisher: Publish
   await until(`every client to reach message ${last}`, () => views.every((v) => v.data.includes(last)), 15_000);
   let told = 0;
   let missedButTold = 0;
+  const seqOf = new Map(publisher.acked.map((a) => [a.value, a.seq]));
   for (const view of views) {
-    // In order, never twice.
-    for (let i = 1; i < view.data.length; i++) expect(view.data[i]).toBeGreaterThan(view.data[i - 1]!);
+    // Never twice; each with the seq its publish got; in seq order except across a reset the client was told of.
+    expect(new Set(view.data).size, `a client got a message twice: ${view.trace.join(', ')}`).toBe(view.data.length);
+    for (let i = 0; i < view.data.length; i++) {
+      const seq = view.seqs[i]!;
+      if (seqOf.has(view.data[i]!)) expect(seq, `value ${view.data[i]} delivered as seq ${seq}`).toBe(seqOf.get(view.data[i]!));
+      if (i > 0 && !view.told) expect(seq, `delivered out of order: ${view.trace.slice(Math.max(0, i - 5), i + 5).join(', ')}`).toBeGreaterThan(view.seqs[i - 1]!);
+    }
     const got = new Set(view.data);
     const missed = acked.filter((v) => !got.has(v));
     if (view.told) told++;

@@ -18,6 +18,7 @@ export async function startProxy(target: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let armed: (() => void) | undefined;
   const server: Server = createServer((downstream) => {
+    if (!server.listening) return void downstream.destroy();
     const upstream = connect(target, '127.0.0.1');
     let swallowing = false;
     sockets.add(downstream).add(upstream);
@@ -55,8 +56,9 @@ export async function startProxy(target: number): Promise<TcpProxy> {
       cutAll();
     },
     async close() {
+      // Not waiting for clients that keep reconnecting: every socket made so far is destroyed.
+      server.close();
       cutAll();
-      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
