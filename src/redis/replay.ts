@@ -280,7 +280,9 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     },
 
     async seq(topic) {
-      return (await position(topic)).seq;
+      assertTopic(topic);
+      // A bare seq carries no epoch: nothing to fix for a topic with no state.
+      return (await read(topic, 0, false))[0];
     },
 
     position,
