@@ -1,4 +1,4 @@
-/** The public shapes every backend and the platform share (DESIGN §2-3). */
+/** The public shapes every backend and the platform share. */
 import type { PublishOptions } from './idempotency.js';
 import type { Position, Since } from './position.js';
 
@@ -54,7 +54,7 @@ export interface Replay {
   positions(topics: readonly string[]): Record<string, Position>;
   /** Copies of the entries with seq > since, ascending; `[]` for an invalid since or another epoch. */
   since(topic: string, since: Since): Entry[];
-  /** Send the frames of DESIGN §4 to one socket. Never rejects on bad input. */
+  /** Send one replay's frames (`truncated`?, `msg`*, `end`) to one socket. Never rejects on bad input. */
   replay(ws: unknown, topic: unknown, since: unknown, platform: ReplayPlatform, reqId?: unknown): Promise<void>;
   /** `true` when `frame` was a replay or replay-batch request (answered in the background). */
   handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
@@ -84,7 +84,7 @@ export interface AsyncReplay {
 export type AnyReplay = Replay | AsyncReplay;
 
 /**
- * Live delivery across instances (DESIGN §6). A buffer that fans out through a shared
+ * Live delivery across instances. A buffer that fans out through a shared
  * backend (Redis pub/sub) implements `attachFanout`; a platform created with such a buffer
  * calls it once and then reports which topics have local subscribers.
  */
@@ -97,7 +97,8 @@ export interface FanoutAttachment {
   /**
    * `topic` gained its first local subscriber. The platform awaits this before it acknowledges
    * the subscribe or serves the socket's next frame, so that a replay read after it cannot
-   * miss a frame published in between (reference-notes A W1).
+   * miss a frame published in between (a replay that reads before the live subscription exists
+   * leaves a hole the client never sees).
    */
   topicActive(topic: string): void | Promise<void>;
   /** `topic` lost its last local subscriber. */

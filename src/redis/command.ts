@@ -1,7 +1,7 @@
 /**
  * Running our scripts on a user's ioredis client: EVALSHA with an EVAL fallback, and a deadline
  * of our own, because the client may have no `commandTimeout` and would otherwise queue commands
- * forever while Redis is down (reference-notes B W8).
+ * forever while Redis is down, leaving every caller waiting with it.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { describe, gaplessError } from '../core/errors.js';
@@ -153,7 +153,8 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       if (!pipelines || !turnOpen) {
         if (pipelines) {
           turnOpen = true;
-          // After every microtask of this turn, so that publishes issued by promise chains join.
+          // The publishes called in the same synchronous run join this batch. process.nextTick
+          // runs before promise callbacks, so publishes from promise chains start a batch of their own.
           process.nextTick(endTurn);
         }
         const call = this.script(script, keys, all, what, topic);

@@ -1,5 +1,5 @@
 /**
- * Live delivery across instances (DESIGN §6). The publish script PUBLISHes every entry (SPUBLISH
+ * Live delivery across instances. The publish script PUBLISHes every entry (SPUBLISH
  * on Cluster, so a topic's channel lives on its shard) from inside the script, so the order on
  * the channel is the seq order. Each instance subscribes, on one duplicated connection, only to
  * the topics that have local subscribers, and relays what arrives to its platform.
