@@ -11,8 +11,7 @@
  * which turns a few last-moment successes into definite failures and never the other way round.
  * Every publish reply refreshes the bound; after `STALE_MS` without one, a `TIME` call does.
  */
-import type { Runner } from './command.js';
-import type { RedisClient } from './command.js';
+import type { RedisClient, Runner } from './command.js';
 
 /** Longest a bound is used before it is measured again. */
 const STALE_MS = 60_000;
@@ -27,8 +26,8 @@ export interface RedisClock {
   fence(deadline: number): number | undefined;
   /** A reply stamped with Redis time `redisUs` (microseconds) has just arrived. */
   observe(redisUs: number): void;
-  /** Measures the offset with a `TIME` call. */
-  sync(): Promise<void>;
+  /** Measures the offset with a `TIME` call, before a publish to `topic` (named in a TIMEOUT). */
+  sync(topic: string): Promise<void>;
 }
 
 export function createClock(redis: RedisClient, runner: Runner): RedisClock {
@@ -52,9 +51,9 @@ export function createClock(redis: RedisClient, runner: Runner): RedisClock {
       return Math.floor((deadline - 1 - age * DRIFT) * 1000 + offset);
     },
     observe,
-    sync() {
+    sync(topic) {
       return (syncing ??= runner
-        .watch(redis.time(), 'TIME for the publish fence on', 'this client')
+        .watch(redis.time(), 'the clock read (TIME) before a publish to', topic)
         .then(([seconds, micros]) => observe(Number(seconds) * 1e6 + Number(micros)))
         .finally(() => (syncing = undefined)));
     },

@@ -37,7 +37,7 @@ export interface RelayFrame {
  */
 export type TailReader = (topic: string, from: number, held?: { seq: number; epoch: string }) => Promise<Snapshot>;
 
-/** Ends an epoch seen going back, if still current; a snapshot with the newest entry of the topic's current life. */
+/** Ends an epoch seen going back, if still current; a snapshot of the topic's current life from its newest entry on. */
 export type EpochEnder = (topic: string, old: string) => Promise<Snapshot>;
 
 /**
@@ -138,9 +138,9 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
   function resume(topic: string, r: Relay, old: string, now: Snapshot | undefined): void {
     if (now?.epoch !== undefined) {
       const epoch = now.epoch;
-      now.each(now.seq, (seq, event, json) => {
+      now.each(1, (seq, event, json) => {
         relay(topic, { seq, epoch, event, json });
-        return false;
+        return true;
       });
       r.seq = now.seq;
       r.epoch = epoch;

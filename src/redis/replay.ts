@@ -158,7 +158,8 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
 
   /**
    * Ends `old`, an epoch this instance saw go back (a seq it already had came again), unless it
-   * has already ended; returns a snapshot holding the newest entry of the topic's current life.
+   * has already ended; returns a snapshot of the topic's current life from its newest entry at
+   * that moment on.
    * Delivering that entry shows every client still in `old` a new epoch, so it asks and is told.
    */
   async function endEpoch(topic: string, old: string): Promise<Snapshot> {
@@ -190,9 +191,9 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       holds.delete(topic);
       const now = newest;
       if (now?.epoch !== undefined) {
-        now.each(now.seq, (seq, event, json) => {
+        now.each(1, (seq, event, json) => {
           deliver(platform, topic, event, JSON.parse(json), json, seq, now.epoch!);
-          return false;
+          return true;
         });
       }
       for (const d of held) {
@@ -276,7 +277,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       // must write nothing. Before the clocks are compared once, the publish waits for a TIME call.
       const fence = clock.fence(performance.now() + timeout);
       if (fence !== undefined) return send(platform, topic, event, data, json, id, fence);
-      return clock.sync().then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0));
+      return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0));
     },
 
     async seq(topic) {
