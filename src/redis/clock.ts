@@ -6,8 +6,8 @@
  *
  * The offset between the clocks is only known within a round trip: a reply stamped with Redis
  * time `t` and received at local time `l` proves offset >= t - l (Redis ran the command before the
- * reply arrived). Fences use that lower bound, so they fall no later than the caller's deadline
- * really is; the error only makes them earlier (by up to the round trip, plus the margin below),
+ * reply arrived). Fences use the best such bound, aged by the drift, so they fall no later than
+ * the caller's deadline really is; the error only makes them earlier (by up to the round trip, plus the margin below),
  * which turns a few last-moment successes into definite failures and never the other way round.
  * Every publish reply refreshes the bound; after `STALE_MS` without one, a `TIME` call does.
  */
@@ -39,8 +39,10 @@ export function createClock(redis: RedisClient, runner: Runner): RedisClock {
   function observe(redisUs: number): void {
     const now = performance.now();
     const bound = redisUs - now * 1000;
-    // A newer bound replaces an older one even when lower: the older one has aged by the drift.
-    offset = bound;
+    // Every bound was true when measured; the best one still holds once aged by the drift. A
+    // loose one (a reply that waited behind WAIT or a busy event loop) does not replace it.
+    const aged = offset - (now - at) * DRIFT * 1000;
+    offset = at === -Infinity || bound > aged ? bound : aged;
     at = now;
   }
 

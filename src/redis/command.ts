@@ -39,11 +39,12 @@ export interface Runner {
    */
   publish(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string): Promise<unknown>;
   /**
-   * The same publish followed by `WAIT replicas waitMs` in one pipeline (one round trip, on the
+   * The same publish followed by `WAIT replicas <ms>` in one pipeline (one round trip, on the
    * topic's node in a Cluster). Resolves with the script's reply and the number of replicas that
-   * acknowledged it. After NOSCRIPT the fallback EVAL is followed by its own WAIT.
+   * acknowledged it. WAIT gets half the time left, so that too few replicas are reported before
+   * the deadline; after NOSCRIPT the fallback EVAL is followed by its own WAIT.
    */
-  publishReplicated(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, replicas: number, waitMs: number, what: string, topic: string): Promise<[unknown, number]>;
+  publishReplicated(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, replicas: number, what: string, topic: string): Promise<[unknown, number]>;
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
@@ -170,7 +171,7 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       });
     },
 
-    publishReplicated(script, keys, args, flags, replicas, waitMs, what, topic) {
+    publishReplicated(script, keys, args, flags, replicas, what, topic) {
       const flag = Buffer.from(flags);
       const all = [...args, flag];
       return new Promise((resolve, reject) => {
@@ -180,7 +181,8 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
           const pipeline = redis.pipeline();
           if (loaded) pipeline.evalsha(script.sha, script.numberOfKeys, ...keys, ...all);
           else pipeline.eval(script.lua, script.numberOfKeys, ...keys, ...all);
-          pipeline.wait(replicas, waitMs);
+          // WAIT 0 would block forever: at least 1 ms.
+          pipeline.wait(replicas, Math.max(1, Math.floor((p.at - performance.now()) / 2)));
           pipeline.exec().then(
             (results) => {
               const [error, reply] = results?.[0] ?? [new Error('missing pipeline reply')];

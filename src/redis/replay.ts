@@ -36,8 +36,8 @@ export interface RedisReplayOptions {
   timeout?: number;
   /**
    * Replicas that must acknowledge each publish (`WAIT`, pipelined with the publish) before it
-   * resolves; fewer within half the `timeout` rejects with code NOT_REPLICATED, and the entry may
-   * then exist: retry with the same `id`. Default 0 (resolve when the master has it).
+   * resolves; fewer within about half the `timeout` rejects with code NOT_REPLICATED, and the
+   * entry may then exist: retry with the same `id`. Default 0 (resolve when the master has it).
    */
   replicas?: number;
   /** Seconds a publish `id` is remembered per topic: a repeat within it stores nothing. Default 300. */
@@ -118,8 +118,6 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
-  /** WAIT answers within half the timeout, so NOT_REPLICATED arrives before our own TIMEOUT. */
-  const waitMs = Math.max(1, Math.floor(timeout / 2));
   /**
    * One read script call. `fix`: a position read of the server's own, which fixes a pending epoch
    * for a topic with no state (a replay never does). `held`: the position a caller holds; when it
@@ -228,7 +226,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
     const call: Promise<[unknown, number]> =
       replicas > 0
-        ? runner.publishReplicated(publishScript, keyList, args, flagText, replicas, waitMs, 'a publish to', topic)
+        ? runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic)
         : runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => [reply, 0]);
     return call.then(([reply, acked]) => {
       const [seq, epoch, status, time] = reply as PublishReply;
@@ -249,7 +247,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const done = (): number => {
         // WAIT covers every earlier write of the connection, so a repeat waits for the first too.
         if (acked < replicas) {
-          throw gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it within ${waitMs} ms (replicas option); it may still exist: retry with the same id`);
+          throw gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it in time (replicas and timeout options); it may still exist: retry with the same id`);
         }
         return seq;
       };

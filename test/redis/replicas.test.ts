@@ -10,7 +10,7 @@ import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
 import { expectNoSilentLoss, startWorld, until } from '../helpers/fault-world.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis, useRedisCluster, type RedisServer } from '../helpers/redis-server.js';
 import { startProxy } from '../helpers/tcp-proxy.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -30,7 +30,20 @@ async function pair(): Promise<{ master: RedisServer; replica: RedisServer }> {
   return { master, replica };
 }
 
+const cluster = useRedisCluster();
+
 describe('replicas', () => {
+  it('on a Cluster, WAIT goes to the topic\'s own master in the same pipeline (no replica there: NOT_REPLICATED, entry stored once)', async () => {
+    const replay = createReplay(cluster.client(), { prefix: 'crep:', replicas: 1, timeout: 600 });
+    const platform = new RecordingPlatform();
+    await replay.seq('warm-up'); // the client learns the slots first
+    for (const topic of ['a', 'b', 'c', 'd']) {
+      await expect(replay.publish(platform, topic, 'e', 1, { id: 'one' })).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
+      await expect(replay.publish(platform, topic, 'e', 1, { id: 'one' })).rejects.toMatchObject({ code: 'NOT_REPLICATED' });
+      expect(await replay.since(topic, 0)).toEqual([{ seq: 1, topic, event: 'e', data: 1 }]);
+    }
+  });
+
   it('replicas: 1 resolves once the replica has the entry; a stopped replica gives NOT_REPLICATED, and a retry with the same id stores nothing twice', async () => {
     const { master, replica } = await pair();
     const redis = new Redis(master.port, '127.0.0.1');
