@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { gaplessError, describe } from '../core/errors.js';
-import { idempotencyId, type PublishOptions } from '../core/idempotency.js';
+import { logError } from '../core/log.js';
+import { idempotencyId } from '../core/idempotency.js';
 import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
 import { isValidSeq, parseSince, type Position, type Since } from '../core/position.js';
@@ -184,6 +185,9 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     let newest: Snapshot | undefined;
     try {
       newest = await endEpoch(topic, epoch);
+    } catch (error) {
+      // The entry is stored; clients still in the old epoch are told at their next replay.
+      logError(`ending epoch ${epoch} of ${describe(topic)}, whose seq went back, failed`, error);
     } finally {
       const held = holds.get(topic)!;
       holds.delete(topic);
@@ -224,11 +228,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     const args = [event, json, size, ttl, publishId, id === undefined ? 0 : idWindow, fence];
     // The flags' first character tells the script whether this publish may already have run
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
-    const call: Promise<[unknown, number]> =
-      replicas > 0
-        ? runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic)
-        : runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => [reply, 0]);
-    return call.then(([reply, acked]) => {
+    const settle = (reply: unknown, acked: number): number | Promise<number> => {
       const [seq, epoch, status, time] = reply as PublishReply;
       clock.observe(time);
       if (status === FENCED) {
@@ -244,15 +244,16 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
         // run was never delivered here: its reply was lost.
         if (!fanout.active) deliverLocal(platform, topic, event, data, json, seq, epoch);
       }
-      const done = (): number => {
-        // WAIT covers every earlier write of the connection, so a repeat waits for the first too.
-        if (acked < replicas) {
-          throw gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it in time (replicas and timeout options); it may still exist: retry with the same id`);
-        }
-        return seq;
-      };
-      return after === undefined ? done() : after.then(done);
-    });
+      // WAIT covers every earlier write of the connection, so a repeat waits for the first too.
+      if (acked < replicas) {
+        const error = gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it in time (replicas and timeout options); it may still exist: retry with the same id`);
+        if (after === undefined) throw error;
+        return after.then(() => Promise.reject(error));
+      }
+      return after === undefined ? seq : after.then(() => seq);
+    };
+    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => settle(reply, 0));
+    return runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic).then(([reply, acked]) => settle(reply, acked));
   }
   return {
     ...createFrameServer(serveOne),
