@@ -1,6 +1,7 @@
 /**
- * Epochs name one life of a topic's counter. 62 random bits in base 36: collisions
- * between two lives of one topic are out of reach, and the text needs no escaping.
+ * Epochs name one life of a topic's counter: 64 random bits (two 32-bit words, each written as
+ * 7 base-36 digits, 14 characters). Collisions between two lives of one topic are out of reach,
+ * and the text needs no escaping.
  */
 const words = new Uint32Array(2);
 

@@ -1,7 +1,8 @@
 /** The public shapes every backend and the platform share. */
+import type { PublishOptions } from './idempotency.js';
 import type { Position, Since } from './position.js';
 
-export type { Position, Since };
+export type { Position, Since, PublishOptions };
 
 /** A buffered message as `since()` returns it: a copy, safe to mutate. */
 export interface Entry<T = unknown> {
@@ -36,11 +37,18 @@ export interface ReplayPlatform<WS = unknown> {
 
 /** The in-memory buffer (`gapless-replay`): every method but `replay` is synchronous. */
 export interface Replay {
-  /** Store, then deliver live with `{seq, epoch}`. Returns the assigned seq. */
-  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown): number;
+  /**
+   * Store, then deliver live with `{seq, epoch}`. Returns the assigned seq. With `{ id }`, a repeat
+   * of the same id on the same topic within `idempotencyWindow` stores and delivers nothing and
+   * returns the first publish's seq.
+   */
+  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown, options?: PublishOptions): number;
   /** Current seq, 0 when the topic has no state. */
   seq(topic: string): number;
-  /** Current position. Read it BEFORE loading SSR data. Fixes the epoch of a topic with no state. */
+  /**
+   * Current position. Read it BEFORE loading SSR data. Fixes the epoch of a topic with no state
+   * (only this and `positions` do: a replay of an unknown topic creates nothing).
+   */
   position(topic: string): Position;
   /** Positions of many topics at once. */
   positions(topics: readonly string[]): Record<string, Position>;
@@ -56,7 +64,13 @@ export interface Replay {
 
 /** The Redis buffer (`gapless-replay/redis`): the same contract, every method async. */
 export interface AsyncReplay {
-  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown): Promise<number>;
+  /**
+   * Store, then deliver live with `{seq, epoch}`; resolves with the assigned seq. With `{ id }`, a
+   * repeat of the same id on the same topic within `idempotencyWindow` stores and delivers nothing
+   * and resolves with the first publish's seq. A TIMEOUT rejection is never stored afterwards;
+   * NOT_REPLICATED (with `replicas`) means the entry may exist: retry with the same id.
+   */
+  publish(platform: ReplayPlatform, topic: string, event: string, data?: unknown, options?: PublishOptions): Promise<number>;
   seq(topic: string): Promise<number>;
   position(topic: string): Promise<Position>;
   positions(topics: readonly string[]): Promise<Record<string, Position>>;

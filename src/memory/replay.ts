@@ -4,6 +4,7 @@
 import { assertEvent, assertTopic } from '../core/names.js';
 import { newEpoch } from '../core/epoch.js';
 import { gaplessError, describe } from '../core/errors.js';
+import { idempotencyId } from '../core/idempotency.js';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { optionsObject, positiveIntOption } from '../core/options.js';
 import { parseSince, type Position, type Since } from '../core/position.js';
@@ -19,7 +20,12 @@ export interface MemoryReplayOptions {
   maxTopics?: number;
   /** Cap on one topic's stored bytes (UTF-8 of event name + JSON data); oldest entries go first. */
   maxBytes?: number;
+  /** Seconds a publish `id` is remembered per topic: a repeat within it stores nothing. Default 300. */
+  idempotencyWindow?: number;
 }
+
+/** Most publish ids remembered at once; beyond it the oldest is forgotten before its window ends. */
+const MAX_IDS = 100_000;
 
 export type MemoryReplay = Replay & FrameServer;
 
@@ -30,7 +36,9 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   const size = positiveIntOption('size', opts.size, 1000);
   const maxTopics = positiveIntOption('maxTopics', opts.maxTopics, 100);
   const maxBytes = positiveIntOption('maxBytes', opts.maxBytes, undefined);
-
+  const idWindowMs = positiveIntOption('idempotencyWindow', opts.idempotencyWindow, 300) * 1000;
+  /** `<topic>\n<id>` (no topic contains a newline) to the first publish's seq and time, oldest first. */
+  const ids = new Map<string, { seq: number; at: number }>();
   const logs = new Map<string, TopicLog>();
   /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
   const pending = new Map<string, string>();
@@ -72,6 +80,15 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     return log;
   }
 
+  /** The seq an id already got on a topic within the window; forgets expired ids on the way. */
+  function repeated(key: string, now: number): number | undefined {
+    for (const [k, v] of ids) {
+      if (now - v.at < idWindowMs && ids.size <= MAX_IDS) break;
+      ids.delete(k);
+    }
+    return ids.get(key)?.seq;
+  }
+
   function pendingEpoch(topic: string): string {
     let epoch = pending.get(topic);
     if (epoch === undefined) {
@@ -97,7 +114,9 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
 
   function snapshot(topic: string): Snapshot {
     const log = logs.get(topic);
-    if (log === undefined) return { seq: 0, epoch: pendingEpoch(topic), oldest: 1, each: EMPTY_EACH };
+    // A replay never creates state: an unknown topic has seq 0 and, unless the server's own
+    // position read fixed one, no epoch.
+    if (log === undefined) return { seq: 0, epoch: pending.get(topic), oldest: 1, each: EMPTY_EACH };
     touch(log);
     // The log is its own snapshot: the frames are written synchronously after this read,
     // so nothing can change it in between, and a replay allocates no view object.
@@ -110,12 +129,21 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   return {
     ...createFrameServer(serveOne),
 
-    publish(platform, topic, event, data) {
+    publish(platform, topic, event, data, options) {
       let log = logs.get(topic);
       if (log === undefined) assertTopic(topic);
       // A busy topic repeats its event name: one comparison instead of a character scan.
       if (log === undefined || !log.isLastEvent(event)) assertEvent(event);
       assertPlatform(platform);
+      const id = options === undefined ? undefined : idempotencyId(options);
+      let idKey: string | undefined;
+      let now = 0;
+      if (id !== undefined) {
+        idKey = topic + '\n' + id;
+        now = performance.now();
+        const first = repeated(idKey, now);
+        if (first !== undefined) return first;
+      }
       const json = serializeData(data);
       let bytes = 0;
       if (maxBytes !== undefined) {
@@ -128,6 +156,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
       else touch(log);
       const seq = log.append(event, json, bytes);
       if (maxBytes !== undefined) log.trimToBytes(maxBytes);
+      if (idKey !== undefined) ids.set(idKey, { seq, at: now });
       deliver(platform, topic, event, data, json, seq, log.epoch);
       return seq;
     },
@@ -161,6 +190,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     clear() {
       logs.clear();
       pending.clear();
+      ids.clear();
       oldestUsed = newestUsed = null;
     },
 

@@ -35,7 +35,8 @@ export interface Envelope<E extends string = string, D = unknown> {
   epoch?: string;
 }
 
-export interface TruncatedData { reqId?: ReqId; reason: TruncationReason; oldest: number; seq: number; epoch: string }
+/** `epoch` is absent when the topic has no state (the client continues from seq 0 in whatever epoch comes first). */
+export interface TruncatedData { reqId?: ReqId; reason: TruncationReason; oldest: number; seq: number; epoch?: string }
 export interface MsgData<T = unknown> { reqId?: ReqId; seq: number; event: string; data: T }
 export interface DeniedData { reqId?: ReqId; code: string }
 export interface EndData { reqId?: ReqId; seq?: number; epoch?: string; truncated?: true; denied?: true; error?: string }
@@ -165,8 +166,8 @@ export function msgFrame(msgHead: string, seq: number, event: string, json: stri
   return msgHead + ('"seq":' + seqText(seq)) + msgEventPart(event) + json + '}}';
 }
 
-export function truncatedFrame(topic: string, reqField: string, reason: TruncationReason, oldest: number, seq: number, epoch: string): string {
-  return replayHead(topic, 'truncated', reqField) + '"reason":"' + reason + '","oldest":' + oldest + ',"seq":' + seq + ',"epoch":"' + epoch + '"}}';
+export function truncatedFrame(topic: string, reqField: string, reason: TruncationReason, oldest: number, seq: number, epoch: string | undefined): string {
+  return replayHead(topic, 'truncated', reqField) + '"reason":"' + reason + '","oldest":' + oldest + ',"seq":' + seq + (epoch === undefined ? '}}' : ',"epoch":"' + epoch + '"}}');
 }
 
 export function deniedFrame(topic: string, reqField: string, code: string): string {

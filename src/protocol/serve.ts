@@ -14,15 +14,20 @@ import { batchItems, controlType, decodeFrame, normalizeReqId } from './parse.js
 /** One consistent view of a topic, read in one step (one synchronous read, one Redis script). */
 export interface Snapshot {
   seq: number;
-  epoch: string;
+  /** `undefined` when the topic has no state: seq 0, and no epoch fixed by anyone yet. */
+  epoch: string | undefined;
   /** Seq of the oldest buffered entry; `seq + 1` when nothing is buffered. */
   oldest: number;
   /** Calls `emit` for each buffered entry with seq >= `from`, ascending, until it returns false. */
   each(from: number, emit: (seq: number, event: string, json: string) => boolean): void;
 }
 
-/** Reads a snapshot of `topic`; `from` is the first seq the request can use (a hint for paging). */
-export type SnapshotReader = (topic: string, from: number) => Snapshot | Promise<Snapshot>;
+/**
+ * Reads a snapshot of `topic`; `from` is the first seq the request can use (a hint for paging).
+ * `held` is the position the request holds: a backend that can lose acknowledged writes (Redis)
+ * ends the epoch when that position is above its seq in the same epoch.
+ */
+export type SnapshotReader = (topic: string, from: number, held: { seq: unknown; epoch: unknown }) => Snapshot | Promise<Snapshot>;
 
 type RequestedPosition = ReturnType<typeof requestedPosition>;
 
@@ -52,6 +57,8 @@ export function requestedPosition(since: unknown, epoch: unknown): { seq: unknow
  */
 export function planReplay(since: unknown, epoch: string | undefined | false, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
   if (!isValidSeq(since) || epoch === false) return { reason: 'invalid', from: Infinity };
+  // A topic with no state has nothing to miss for a client at 0, whatever epoch it names.
+  if (snap.epoch === undefined) return { reason: since > 0 ? 'reset' : undefined, from: Infinity };
   if ((epoch !== undefined && epoch !== snap.epoch) || since > snap.seq) return { reason: 'reset', from: Infinity };
   if (since + 1 < snap.oldest) return { reason: 'evicted', from: snap.oldest };
   return { reason: undefined, from: since + 1 };
@@ -199,7 +206,7 @@ function readAndWrite(request: Request): Promise<void> {
   const from = isValidSeq(position.seq) ? position.seq + 1 : Infinity;
   let snap: Snapshot | Promise<Snapshot>;
   try {
-    snap = read(topic, from);
+    snap = read(topic, from, position);
   } catch (error) {
     return backendFailed(send, topic, reqField, error);
   }

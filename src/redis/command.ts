@@ -1,7 +1,7 @@
 /**
  * Running our scripts on a user's ioredis client: EVALSHA with an EVAL fallback, and a deadline
  * of our own, because the client may have no `commandTimeout` and would otherwise queue commands
- * forever while Redis is down (reference-notes B W8).
+ * forever while Redis is down, leaving every caller waiting with it.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { describe, gaplessError } from '../core/errors.js';
@@ -38,6 +38,13 @@ export interface Runner {
    * EVALSHA each.
    */
   publish(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string): Promise<unknown>;
+  /**
+   * The same publish followed by `WAIT replicas <ms>` in one pipeline (one round trip, on the
+   * topic's node in a Cluster). Resolves with the script's reply and the number of replicas that
+   * acknowledged it. WAIT gets half the time left, so that too few replicas are reported before
+   * the deadline; after NOSCRIPT the fallback EVAL is followed by its own WAIT.
+   */
+  publishReplicated(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, replicas: number, what: string, topic: string): Promise<[unknown, number]>;
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
 }
@@ -147,7 +154,8 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       if (!pipelines || !turnOpen) {
         if (pipelines) {
           turnOpen = true;
-          // After every microtask of this turn, so that publishes issued by promise chains join.
+          // The publishes called in the same synchronous run join this batch. process.nextTick
+          // runs before promise callbacks, so publishes from promise chains start a batch of their own.
           process.nextTick(endTurn);
         }
         const call = this.script(script, keys, all, what, topic);
@@ -160,6 +168,35 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
         batch ??= (redis as Redis).pipeline();
         (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve, reject));
         batchFlips.push(flag);
+      });
+    },
+
+    publishReplicated(script, keys, args, flags, replicas, what, topic) {
+      const flag = Buffer.from(flags);
+      const all = [...args, flag];
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        track(p);
+        const send = (loaded: boolean): void => {
+          const pipeline = redis.pipeline();
+          if (loaded) pipeline.evalsha(script.sha, script.numberOfKeys, ...keys, ...all);
+          else pipeline.eval(script.lua, script.numberOfKeys, ...keys, ...all);
+          // WAIT 0 would block forever: at least 1 ms.
+          pipeline.wait(replicas, Math.max(1, Math.floor((p.at - performance.now()) / 2)));
+          pipeline.exec().then(
+            (results) => {
+              const [error, reply] = results?.[0] ?? [new Error('missing pipeline reply')];
+              if (loaded && isNoScript(error)) return send(false);
+              const [waitError, acked] = results?.[1] ?? [new Error('missing pipeline reply')];
+              if (!inFlight.delete(p)) return;
+              if (error || waitError) reject(error ?? waitError);
+              else resolve([reply, acked as number]);
+            },
+            (error: unknown) => inFlight.delete(p) && reject(error),
+          );
+          flipLater(flag);
+        };
+        send(true);
       });
     },
 

@@ -1,5 +1,5 @@
 /**
- * Live delivery across instances (DESIGN §6). The publish script PUBLISHes every entry (SPUBLISH
+ * Live delivery across instances. The publish script PUBLISHes every entry (SPUBLISH
  * on Cluster, so a topic's channel lives on its shard) from inside the script, so the order on
  * the channel is the seq order. Each instance subscribes, on one duplicated connection, only to
  * the topics that have local subscribers, and relays what arrives to its platform.
@@ -30,14 +30,33 @@ export interface RelayFrame {
   json: string;
 }
 
-/** The buffer's own snapshot read: a topic's position and its entries from seq `from` on (`from` 0: the position only). */
-export type TailReader = (topic: string, from: number) => Promise<Snapshot>;
+/**
+ * The buffer's own snapshot read: a topic's position and its entries from seq `from` on (`from`
+ * 0: the position only). It creates no state; given `held`, a position this instance relayed, it
+ * ends that epoch if Redis now has less in it.
+ */
+export type TailReader = (topic: string, from: number, held?: { seq: number; epoch: string }) => Promise<Snapshot>;
 
-/** Per subscribed topic: the last frame relayed, and the frames held while a catch-up runs. */
+/** Ends an epoch seen going back, if still current; a snapshot of the topic's current life from its newest entry on. */
+export type EpochEnder = (topic: string, old: string) => Promise<Snapshot>;
+
+/**
+ * Per subscribed topic: the last frame relayed (from the channel or a catch-up read), the last
+ * heard on the channel, and the frames held while a catch-up or an epoch's end runs.
+ */
 interface Relay {
   seq: number;
   epoch: string | undefined;
+  /**
+   * The channel delivers in the order Redis ran the publishes, so a frame at or below the last
+   * one heard in the same epoch proves the counter went back. Only channel frames count: a
+   * catch-up read may get ahead of frames still on their way.
+   */
+  heard: number;
+  heardEpoch: string | undefined;
   held: RelayFrame[] | undefined;
+  /** The epoch being ended, while that runs. */
+  ending: string | undefined;
 }
 
 export interface FanoutHub {
@@ -62,7 +81,7 @@ export function parseMessage(message: string): RelayFrame | undefined {
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
 }
 
-export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner, readTail: TailReader): FanoutHub {
+export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner, readTail: TailReader, endEpoch: EpochEnder): FanoutHub {
   const cluster = redis.isCluster;
   const attachments = new Set<Attachment>();
   /** Attachments that have each topic active: a topic is subscribed while its count is > 0. */
@@ -99,9 +118,57 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
       console.warn(LOG, `dropped a malformed message on ${channel}`);
       return;
     }
-    const held = relays.get(topic)?.held;
-    if (held !== undefined) held.push(frame);
+    const r = relays.get(topic);
+    if (r === undefined) return relay(topic, frame);
+    if (frame.epoch === r.heardEpoch && frame.seq <= r.heard) {
+      if (r.ending === undefined) wentBack(topic, r, frame.epoch);
+    } else {
+      r.heard = frame.seq;
+      r.heardEpoch = frame.epoch;
+    }
+    if (r.held !== undefined) r.held.push(frame);
     else relay(topic, frame);
+  }
+
+  /**
+   * After the topic's epoch changed under a relay (`old` went back, or a catch-up found another
+   * life): relay the newest entry of the current life, which shows clients still in `old` a new
+   * epoch so that they ask and are told, then the held frames that are still news.
+   */
+  function resume(topic: string, r: Relay, old: string, now: Snapshot | undefined): void {
+    if (now?.epoch !== undefined) {
+      const epoch = now.epoch;
+      now.each(1, (seq, event, json) => {
+        relay(topic, { seq, epoch, event, json });
+        return true;
+      });
+      r.seq = now.seq;
+      r.epoch = epoch;
+    }
+    const held = r.held ?? [];
+    r.held = undefined;
+    for (const frame of held) {
+      if (frame.epoch === old || (frame.epoch === r.epoch && frame.seq <= r.seq)) continue;
+      relay(topic, frame);
+    }
+  }
+
+  /** A channel frame went back in its epoch: Redis lost acknowledged writes. End that epoch before relaying more. */
+  function wentBack(topic: string, r: Relay, old: string): void {
+    console.warn(LOG, `${topic}: seq went back in epoch ${old} (Redis lost acknowledged writes); ending that epoch`);
+    r.ending = old;
+    r.held ??= [];
+    endEpoch(topic, old).then(
+      (now) => finish(now),
+      (error: unknown) => {
+        console.warn(LOG, `ending epoch ${old} of ${topic} failed (its clients are told at the next read):`, error);
+        finish(undefined);
+      },
+    );
+    function finish(now: Snapshot | undefined): void {
+      r.ending = undefined;
+      if (relays.get(topic) === r) resume(topic, r, old, now);
+    }
   }
 
   /**
@@ -146,22 +213,43 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
       topics.map(async (topic) => {
         const r = relays.get(topic);
         if (r === undefined || r.held === undefined) return;
+        const old = r.epoch;
+        let now: Snapshot | undefined;
         try {
-          if (r.epoch !== undefined) {
-            const tail = await readTail(topic, r.seq + 1);
-            if (tail.epoch === r.epoch) {
-              tail.each(r.seq + 1, (seq, event, json) => {
-                relay(topic, { seq, epoch: tail.epoch, event, json });
+          if (old === undefined) {
+            // The topic had no state when it was subscribed and nothing was relayed since:
+            // whatever it holds now is news.
+            const tail = await readTail(topic, 1);
+            const epoch = tail.epoch;
+            if (epoch !== undefined) {
+              tail.each(1, (seq, event, json) => {
+                relay(topic, { seq, epoch, event, json });
                 return true;
               });
+            }
+          } else {
+            // Holding what was relayed: a Redis that came back with less ends that epoch here.
+            const tail = await readTail(topic, r.seq + 1, { seq: r.seq, epoch: old });
+            if (tail.epoch === old) {
+              tail.each(r.seq + 1, (seq, event, json) => {
+                relay(topic, { seq, epoch: old, event, json });
+                return true;
+              });
+            } else if (tail.epoch !== undefined) {
+              now = await readTail(topic, tail.seq);
             }
           }
         } catch (error) {
           console.warn(LOG, `catch-up of ${topic} failed (its clients replay the gap at the next frame):`, error);
         } finally {
-          const held = r.held;
-          r.held = undefined;
-          for (const frame of held) if (frame.epoch !== r.epoch || frame.seq > r.seq) relay(topic, frame);
+          if (r.ending === undefined) {
+            if (now !== undefined && old !== undefined) resume(topic, r, old, now);
+            else {
+              const held = r.held ?? [];
+              r.held = undefined;
+              for (const frame of held) if (frame.epoch !== r.epoch || frame.seq > r.seq) relay(topic, frame);
+            }
+          }
         }
       }),
     );
@@ -268,7 +356,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
           a.topics.add(topic);
           const count = counts.get(topic) ?? 0;
           counts.set(topic, count + 1);
-          if (count === 0) relays.set(topic, { seq: 0, epoch: undefined, held: undefined });
+          if (count === 0) relays.set(topic, { seq: 0, epoch: undefined, heard: 0, heardEpoch: undefined, held: undefined, ending: undefined });
           return count === 0 ? subscribe(topic) : pending.get(topic);
         },
         topicIdle(topic) {

@@ -8,5 +8,6 @@ export { createReplay, type RedisReplay, type RedisReplayOptions } from './repla
 export type { RedisClient } from './command.js';
 export type { Entry, AsyncReplay, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 export type { Position, Since } from '../core/position.js';
+export type { PublishOptions } from '../core/idempotency.js';
 export type { ErrorCode, TruncationReason } from '../core/codes.js';
 export { isGaplessError, type GaplessError } from '../core/errors.js';

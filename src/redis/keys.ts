@@ -36,6 +36,11 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
   return { stream: b + 's', epoch: b + 'e' };
 }
 
+/** The key remembering which seq an idempotency id got: in the topic's slot, expiring with the window. */
+export function idKey(prefix: string, topic: string, id: string): string {
+  return base(prefix, topic) + 'i:' + id;
+}
+
 /** The fan-out channel of a topic; the publish script derives the same name from the stream key. */
 export function channelOf(prefix: string, topic: string): string {
   return base(prefix, topic) + 'c';

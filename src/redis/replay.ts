@@ -7,15 +7,18 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { gaplessError, describe } from '../core/errors.js';
+import { logError } from '../core/log.js';
+import { idempotencyId } from '../core/idempotency.js';
 import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
-import { parseSince, type Position, type Since } from '../core/position.js';
+import { isValidSeq, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { createClock } from './clock.js';
 import { createRunner, type RedisClient } from './command.js';
 import { createFanoutHub } from './fanout.js';
-import { prefixOption, scanPattern, topicKeys } from './keys.js';
+import { idKey, prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
 
 export interface RedisReplayOptions {
@@ -25,8 +28,21 @@ export interface RedisReplayOptions {
   ttl?: number;
   /** Prefix of every key and channel; may not contain `{` or `}`. Default `gapless:`. */
   prefix?: string;
-  /** Milliseconds to wait for Redis before a call fails with code TIMEOUT. Default 2000. */
+  /**
+   * Milliseconds to wait for Redis before a call fails with code TIMEOUT. Default 2000. A publish
+   * that fails with TIMEOUT is never stored afterwards: the script checks, on Redis's clock, that
+   * its caller is still waiting before it writes. (One whose reply alone was lost may have been
+   * stored just before: retry with the same `id` to be sure.)
+   */
   timeout?: number;
+  /**
+   * Replicas that must acknowledge each publish (`WAIT`, pipelined with the publish) before it
+   * resolves; fewer within about half the `timeout` rejects with code NOT_REPLICATED, and the
+   * entry may then exist: retry with the same `id`. Default 0 (resolve when the master has it).
+   */
+  replicas?: number;
+  /** Seconds a publish `id` is remembered per topic: a repeat within it stores nothing. Default 300. */
+  idempotencyWindow?: number;
 }
 
 /**
@@ -36,12 +52,37 @@ export interface RedisReplayOptions {
 export type RedisReplay = AsyncReplay & FrameServer & FanoutSource;
 
 /** How long an epoch fixed before a topic's first publish is kept when `ttl` is 0. */
-const PENDING_EPOCH_TTL = 86_400;
+const PENDING_EPOCH_TTL = 3600;
+
+/** Topics whose last published seq this instance remembers, to notice a counter that went back. */
+const MAX_MARKS = 10_000;
 
 /** A stream row as the scripts return it: `[ID 0-<seq>, [event, json, 'i', publishId]]`. */
 type Row = [string, string[]];
+/** `[seq, epoch ('' = no state), oldest, rows]` */
 type ReadReply = [number, string, number, Row[]];
-type PublishReply = [number, string, number];
+/** `[seq, epoch, status, Redis time in µs]`, status as below. */
+type PublishReply = [number, string, number, number];
+const STORED = 0;
+const RESENT = 1;
+const REPEATED_ID = 2;
+const FENCED = 3;
+
+/** The highest seq this instance's publishes got in a topic's epoch. */
+interface Mark {
+  seq: number;
+  epoch: string;
+}
+
+/** A local delivery waiting while its topic's epoch is being ended. */
+interface HeldDelivery {
+  platform: ReplayPlatform;
+  event: string;
+  data: unknown;
+  json: string;
+  seq: number;
+  epoch: string;
+}
 
 function rowSeq(row: Row): number {
   return Number(row[0].slice(2));
@@ -61,26 +102,40 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const ttl = nonNegativeIntOption('ttl', opts.ttl, 0);
   const prefix = prefixOption(opts.prefix);
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
+  const replicas = nonNegativeIntOption('replicas', opts.replicas, 0);
+  const idWindow = positiveIntOption('idempotencyWindow', opts.idempotencyWindow, 300);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
   const runner = createRunner(redis, timeout);
   const slowRunner = createRunner(redis, timeout * 10);
-  const fanout = createFanoutHub(redis, prefix, runner, (topic, from) => snapshot(topic, from));
+  const clock = createClock(redis, runner);
+  const fanout = createFanoutHub(redis, prefix, runner, (topic, from, held) => snapshot(topic, from, held), (topic, old) => endEpoch(topic, old));
+  /** Per topic, the highest seq a publish reply gave in its epoch; insertion order bounds it. */
+  const marks = new Map<string, Mark>();
+  /** Topics whose local deliveries wait while an epoch that went back is being ended. */
+  const holds = new Map<string, HeldDelivery[]>();
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
-  function read(topic: string, from: number): Promise<ReadReply> {
+  /**
+   * One read script call. `fix`: a position read of the server's own, which fixes a pending epoch
+   * for a topic with no state (a replay never does). `held`: the position a caller holds; when it
+   * is above the topic's seq in the same epoch (or `'-'`: the caller saw that epoch go back), the
+   * script ends that epoch.
+   */
+  function read(topic: string, from: number, fix: boolean, heldEpoch: unknown = '', heldSeq: unknown = 0): Promise<ReadReply> {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
-    return runner.script(readScript, [keys.stream, keys.epoch], [first, size, pendingTtl], 'a read of', topic) as Promise<ReadReply>;
+    const claim = typeof heldEpoch === 'string' && (heldSeq === '-' || isValidSeq(heldSeq));
+    return runner.script(readScript, [keys.stream, keys.epoch], [first, size, fix ? pendingTtl : 0, claim ? heldEpoch : '', claim ? (heldSeq as number | string) : 0], 'a read of', topic) as Promise<ReadReply>;
   }
 
-  function snapshot(topic: string, from: number): Promise<Snapshot> {
-    return read(topic, from).then(([seq, epoch, oldest, rows]) => ({
+  function snapshot(topic: string, from: number, held?: { seq: unknown; epoch: unknown }): Promise<Snapshot> {
+    return read(topic, from, false, held?.epoch, held?.seq).then(([seq, epoch, oldest, rows]) => ({
       seq,
-      epoch,
+      epoch: epoch === '' ? undefined : epoch,
       oldest,
       each(start, emit) {
         for (const row of rows) {
@@ -96,41 +151,138 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
 
   async function position(topic: string): Promise<Position> {
     assertTopic(topic);
-    const [seq, epoch] = await read(topic, 0);
+    const [seq, epoch] = await read(topic, 0, true);
     return { seq, epoch };
   }
 
+  /**
+   * Ends `old`, an epoch this instance saw go back (a seq it already had came again), unless it
+   * has already ended; returns a snapshot of the topic's current life from its newest entry at
+   * that moment on.
+   * Delivering that entry shows every client still in `old` a new epoch, so it asks and is told.
+   */
+  async function endEpoch(topic: string, old: string): Promise<Snapshot> {
+    const [seq] = await read(topic, 0, false, old, '-');
+    return snapshot(topic, seq);
+  }
+
+  function deliverLocal(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, seq: number, epoch: string): void {
+    const held = holds.get(topic);
+    if (held !== undefined) held.push({ platform, event, data, json, seq, epoch });
+    else deliver(platform, topic, event, data, json, seq, epoch);
+  }
+
+  /** A publish reply at or below a seq an earlier reply gave in the same epoch: Redis went back. */
+  async function rolledBack(platform: ReplayPlatform, topic: string, epoch: string): Promise<void> {
+    marks.delete(topic);
+    if (fanout.active) {
+      // The relay delivers: its own check of the channel's order catches the same frame.
+      await endEpoch(topic, epoch).catch(() => undefined);
+      return;
+    }
+    if (holds.has(topic)) return;
+    holds.set(topic, []);
+    let newest: Snapshot | undefined;
+    try {
+      newest = await endEpoch(topic, epoch);
+    } catch (error) {
+      // The entry is stored; clients still in the old epoch are told at their next replay.
+      logError(`ending epoch ${epoch} of ${describe(topic)}, whose seq went back, failed`, error);
+    } finally {
+      const held = holds.get(topic)!;
+      holds.delete(topic);
+      const now = newest;
+      if (now?.epoch !== undefined) {
+        now.each(1, (seq, event, json) => {
+          deliver(platform, topic, event, JSON.parse(json), json, seq, now.epoch!);
+          return true;
+        });
+      }
+      for (const d of held) {
+        if (d.epoch === epoch || (d.epoch === now?.epoch && d.seq <= now.seq)) continue;
+        deliver(d.platform, topic, d.event, d.data, d.json, d.seq, d.epoch);
+      }
+    }
+  }
+
+  function remember(topic: string, seq: number, epoch: string): void {
+    const mark = marks.get(topic);
+    if (mark === undefined || mark.epoch !== epoch) {
+      if (mark === undefined && marks.size >= MAX_MARKS) marks.delete(marks.keys().next().value!);
+      marks.set(topic, { seq, epoch });
+    } else if (seq > mark.seq) {
+      mark.seq = seq;
+    }
+  }
+
+  /** Sends one validated publish; `fence` is the Redis time from which it must write nothing. */
+  function send(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, id: string | undefined, fence: number): Promise<number> {
+    const keys = topicKeys(prefix, topic);
+    const publishId = writer + '.' + (++published).toString(36);
+    // What this instance knew before sending: a reply at or below it in the same epoch can only
+    // come from a counter that went back (Redis ran this command after the one that gave it).
+    const mark = marks.get(topic);
+    const knownSeq = mark?.seq ?? 0;
+    const knownEpoch = mark?.epoch;
+    const keyList = [keys.stream, keys.epoch, id === undefined ? keys.epoch : idKey(prefix, topic, id)];
+    const args = [event, json, size, ttl, publishId, id === undefined ? 0 : idWindow, fence];
+    // The flags' first character tells the script whether this publish may already have run
+    // (see Runner.publish): a resend looks for its first run instead of appending twice.
+    const settle = (reply: unknown, acked: number): number | Promise<number> => {
+      const [seq, epoch, status, time] = reply as PublishReply;
+      clock.observe(time);
+      if (status === FENCED) {
+        throw gaplessError('error', 'TIMEOUT', `Redis ran a publish to ${describe(topic)} after its ${timeout} ms deadline (timeout option) and stored nothing`);
+      }
+      let after: Promise<void> | undefined;
+      if (status === STORED && epoch === knownEpoch && seq <= knownSeq) {
+        after = rolledBack(platform, topic, epoch);
+      } else if (status !== REPEATED_ID) {
+        if (status === STORED) remember(topic, seq, epoch);
+        // With a relay attached, the frame comes back through Redis in seq order with every
+        // other instance's; delivering it here as well would send it twice. A resend's first
+        // run was never delivered here: its reply was lost.
+        if (!fanout.active) deliverLocal(platform, topic, event, data, json, seq, epoch);
+      }
+      // WAIT covers every earlier write of the connection, so a repeat waits for the first too.
+      if (acked < replicas) {
+        const error = gaplessError('error', 'NOT_REPLICATED', `a publish to ${describe(topic)} got seq ${seq} but ${acked} of ${replicas} replicas acknowledged it in time (replicas and timeout options); it may still exist: retry with the same id`);
+        if (after === undefined) throw error;
+        return after.then(() => Promise.reject(error));
+      }
+      return after === undefined ? seq : after.then(() => seq);
+    };
+    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => settle(reply, 0));
+    return runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic).then(([reply, acked]) => settle(reply, acked));
+  }
   return {
     ...createFrameServer(serveOne),
 
     attachFanout: (sink) => fanout.attach(sink),
 
-    publish(platform, topic, event, data) {
+    publish(platform, topic, event, data, options) {
       let json: string;
+      let id: string | undefined;
       try {
         assertTopic(topic);
         assertEvent(event);
         assertPlatform(platform);
+        id = idempotencyId(options);
         json = serializeData(data);
       } catch (error) {
         return Promise.reject(error);
       }
-      const keys = topicKeys(prefix, topic);
-      const id = writer + '.' + (++published).toString(36);
-      // The flags' first character tells the script whether this publish may already have run
-      // (see Runner.publish): a resend looks for its first run instead of appending twice.
-      const call = runner.publish(publishScript, [keys.stream, keys.epoch], [event, json, size, ttl, id], flagText, 'a publish to', topic);
-      return call.then((reply) => {
-        const [seq, epoch] = reply as PublishReply;
-        // With a relay attached, the frame comes back through Redis in seq order with every
-        // other instance's; delivering it here as well would send it twice.
-        if (!fanout.active) deliver(platform, topic, event, data, json, seq, epoch);
-        return seq;
-      });
+      // The caller stops waiting at `timeout` from now: from then on, on Redis's clock, the script
+      // must write nothing. Before the clocks are compared once, the publish waits for a TIME call.
+      const fence = clock.fence(performance.now() + timeout);
+      if (fence !== undefined) return send(platform, topic, event, data, json, id, fence);
+      return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0));
     },
 
     async seq(topic) {
-      return (await position(topic)).seq;
+      assertTopic(topic);
+      // A bare seq carries no epoch: nothing to fix for a topic with no state.
+      return (await read(topic, 0, false))[0];
     },
 
     position,
@@ -143,12 +295,12 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       if (cluster || unique.length < 2) {
         // Cluster pipelines cannot span slots; concurrent calls are still written before any
         // reply arrives, so the wait is one round trip.
-        replies = await Promise.all(unique.map((topic) => read(topic, 0)));
+        replies = await Promise.all(unique.map((topic) => read(topic, 0, true)));
       } else {
         const pipeline = redis.pipeline();
         for (const topic of unique) {
           const keys = topicKeys(prefix, topic);
-          pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl);
+          pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl, '', 0);
         }
         const results = await runner.watch(pipeline.exec(), 'the positions of', `${unique.length} topics`);
         const pending: Promise<ReadReply>[] = [];
@@ -157,7 +309,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
           if (error) {
             // NOSCRIPT (a restarted Redis): the single-call path loads the script.
             if (!error.message.startsWith('NOSCRIPT')) throw error;
-            pending.push(read(unique[i]!, 0));
+            pending.push(read(unique[i]!, 0, true));
           } else {
             pending.push(Promise.resolve(reply as ReadReply));
           }
@@ -173,7 +325,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       assertTopic(topic);
       const from = parseSince(since);
       if (from === null) return [];
-      const [, epoch, , rows] = await read(topic, from.seq + 1);
+      const [, epoch, , rows] = await read(topic, from.seq + 1, false);
       if (from.epoch !== undefined && from.epoch !== epoch) return [];
       return rows.map((row) => ({ seq: rowSeq(row), topic, event: row[1][0]!, data: JSON.parse(row[1][1]!) as unknown }));
     },

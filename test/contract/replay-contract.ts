@@ -269,23 +269,66 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
         const { replay, platform, epoch } = await filled(3);
         await replay.replay('ws', 'chat', 10, platform, 'a');
         await replay.replay('ws', 'chat', { seq: 4, epoch }, platform, 'b');
-        expect(frames(platform)).toEqual([
+        // A position above the seq in the same epoch proves a lost write: a backend that can lose
+        // writes (Redis) ends that epoch, so the end names the position to continue from.
+        const sent = frames(platform);
+        const now = (sent[3]!.data as { epoch: string }).epoch;
+        expect(sent).toEqual([
           { topic: '__replay:chat', event: 'truncated', data: { reqId: 'a', reason: 'reset', oldest: 1, seq: 3, epoch } },
           { topic: '__replay:chat', event: 'end', data: { reqId: 'a', seq: 3, epoch, truncated: true } },
-          { topic: '__replay:chat', event: 'truncated', data: { reqId: 'b', reason: 'reset', oldest: 1, seq: 3, epoch } },
-          { topic: '__replay:chat', event: 'end', data: { reqId: 'b', seq: 3, epoch, truncated: true } },
+          { topic: '__replay:chat', event: 'truncated', data: { reqId: 'b', reason: 'reset', oldest: 1, seq: 3, epoch: now } },
+          { topic: '__replay:chat', event: 'end', data: { reqId: 'b', seq: 3, epoch: now, truncated: true } },
+        ]);
+        expect(await replay.position('chat')).toEqual({ seq: 3, epoch: now });
+      });
+
+      it('reports reset, with seq 0 and no epoch, for a topic with no state when the client holds a seq > 0', async () => {
+        const replay = await backend.create();
+        const platform = new RecordingPlatform();
+        await replay.replay('ws', 'unknown', { seq: 5, epoch: 'gone' }, platform, 'r');
+        await replay.replay('ws', 'unknown', 5, platform, 's');
+        expect(frames(platform)).toEqual([
+          { topic: '__replay:unknown', event: 'truncated', data: { reqId: 'r', reason: 'reset', oldest: 1, seq: 0 } },
+          { topic: '__replay:unknown', event: 'end', data: { reqId: 'r', seq: 0, truncated: true } },
+          { topic: '__replay:unknown', event: 'truncated', data: { reqId: 's', reason: 'reset', oldest: 1, seq: 0 } },
+          { topic: '__replay:unknown', event: 'end', data: { reqId: 's', seq: 0, truncated: true } },
         ]);
       });
 
-      it('reports reset for a topic with no state when the client holds a seq > 0', async () => {
+      it('answers a replay of a topic with no state with seq 0 and no epoch, and creates no state', async () => {
         const replay = await backend.create();
         const platform = new RecordingPlatform();
-        await replay.replay('ws', 'unknown', 5, platform, 'r');
-        const { epoch } = await replay.position('unknown');
+        await replay.replay('ws', 'unknown', 0, platform, 'r');
+        await replay.replay('ws', 'unknown', { seq: 0, epoch: 'someepoch' }, platform, 's');
         expect(frames(platform)).toEqual([
-          { topic: '__replay:unknown', event: 'truncated', data: { reqId: 'r', reason: 'reset', oldest: 1, seq: 0, epoch } },
-          { topic: '__replay:unknown', event: 'end', data: { reqId: 'r', seq: 0, epoch, truncated: true } },
+          { topic: '__replay:unknown', event: 'end', data: { reqId: 'r', seq: 0 } },
+          { topic: '__replay:unknown', event: 'end', data: { reqId: 's', seq: 0 } },
         ]);
+        // Two position reads agree: the replays fixed nothing, the first position read did.
+        const first = await replay.position('unknown');
+        expect(await replay.position('unknown')).toEqual(first);
+        await replay.replay('ws', 'unknown', first, platform, 't');
+        expect(frames(platform)).toEqual([{ topic: '__replay:unknown', event: 'end', data: { reqId: 't', seq: 0, epoch: first.epoch } }]);
+      });
+
+      it('remembers an idempotency id: a repeat stores and delivers nothing and returns the first seq', async () => {
+        const replay = await backend.create();
+        const platform = new RecordingPlatform();
+        expect(await replay.publish(platform, 'chat', 'e', 'a', { id: 'one' })).toBe(1);
+        expect(await replay.publish(platform, 'chat', 'e', 'b')).toBe(2);
+        expect(await replay.publish(platform, 'chat', 'e', 'a again', { id: 'one' })).toBe(1);
+        // Another id, the same id on another topic: both new.
+        expect(await replay.publish(platform, 'chat', 'e', 'c', { id: 'two' })).toBe(3);
+        expect(await replay.publish(platform, 'other', 'e', 'd', { id: 'one' })).toBe(1);
+        expect((await replay.since('chat', 0)).map((e) => e.data)).toEqual(['a', 'b', 'c']);
+        expect(platform.live.map((f) => [f.topic, f.seq, f.data])).toEqual([['chat', 1, 'a'], ['chat', 2, 'b'], ['chat', 3, 'c'], ['other', 1, 'd']]);
+      });
+
+      it.each([[''], ['x'.repeat(129)], [5], [null]])('rejects the idempotency id %j and consumes no seq', async (id) => {
+        const replay = await backend.create();
+        const platform = new RecordingPlatform();
+        await expect(async () => replay.publish(platform, 'chat', 'e', 1, { id: id as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('1 to 128 characters') });
+        expect(await replay.publish(platform, 'chat', 'e', 1, { id: 'x'.repeat(128) })).toBe(1);
       });
 
       it('reports reset after clearTopic to a client holding the old position', async () => {

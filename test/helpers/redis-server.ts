@@ -54,6 +54,14 @@ export interface ServerOptions {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The data directory (`dump.rdb`, the AOF). */
+  readonly dir: string;
+  /** SIGSTOP: the process stays, its sockets stay open, nothing is answered. */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
+  /** SIGKILL, as a crash: nothing is written on the way out. */
+  kill(): Promise<void>;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s). Data survives only with AOF. */
   stop(): Promise<void>;
   /** Starts again on the same port and data directory, optionally switching AOF. */
@@ -83,20 +91,33 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startRedis(options: ServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+/** `port`: a port chosen beforehand (a client may already be trying it). */
+export async function startRedis(options: ServerOptions = {}, port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gapless-redis-'));
   let child: ChildProcess | undefined;
   let current = options;
   const server: RedisServer = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    async kill() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGKILL');
+      await exited;
+    },
     async start(next = current) {
       current = next;
-      child = spawnServer(port, dir, current);
+      child = spawnServer(port!, dir, current);
       await waitFor(`redis-server on ${port}`, async () => (await cli(port, 'PING')) === 'PONG' && !(await cli(port, 'INFO', 'persistence')).includes('loading:1'));
     },
     async stop() {
+      child?.kill('SIGCONT');
       await stopProcess(child);
       child = undefined;
     },

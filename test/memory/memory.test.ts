@@ -90,6 +90,17 @@ describe('LRU', () => {
     expect(replay.position('a')).toEqual({ seq: 1, epoch });
   });
 
+  it('never displaces an epoch fixed by position with replays of unknown topics, however many', async () => {
+    const replay = createReplay({ maxTopics: 2 });
+    const ssr = replay.position('page');
+    const probe = new RecordingPlatform();
+    for (let i = 0; i < 1000; i++) await replay.replay('ws', `probe-${i}`, 0, probe);
+    expect(probe.take().every((f) => f.event === 'end' && (f.data as { epoch?: string }).epoch === undefined)).toBe(true);
+    expect(replay.position('page')).toEqual(ssr);
+    replay.publish(platform, 'page', 'e', 1);
+    expect(replay.position('page')).toEqual({ seq: 1, epoch: ssr.epoch });
+  });
+
   it('bounds the epochs fixed for topics without entries by maxTopics', () => {
     const replay = createReplay({ maxTopics: 3 });
     const first = replay.position('x0').epoch;

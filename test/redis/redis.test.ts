@@ -233,6 +233,53 @@ describe('counter loss is a reset, never a silent replay', () => {
   });
 });
 
+describe('reads create no state', () => {
+  it('replays of a thousand unknown topics write no key; position() fixes one pending epoch for an hour when ttl is 0', async () => {
+    const p = prefix();
+    const replay = createReplay(redis, { prefix: p });
+    const platform = new RecordingPlatform();
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => replay.replay('ws', `probe-${i}`, { seq: i, epoch: 'guessed' }, platform, i)));
+    await replay.since('probe-1', 0);
+    await replay.seq('probe-2');
+    expect(await redis.keys(`${p}*`)).toEqual([]);
+    expect(platform.take().filter((f) => f.event === 'end').every((f) => (f.data as { epoch?: string }).epoch === undefined)).toBe(true);
+    await replay.position('page');
+    expect(await redis.keys(`${p}*`)).toEqual([topicKeys(p, 'page').epoch]);
+    const ttl = await redis.ttl(topicKeys(p, 'page').epoch);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+});
+
+describe('rollback', () => {
+  it('a publish reply that reuses a seq of the same epoch ends it, and the newest entry goes out in the new epoch (no fan-out)', async () => {
+    const own = await startRedis();
+    const c = client(own.port, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    try {
+      const replay = createReplay(c, { prefix: 'rb:' });
+      const platform = new RecordingPlatform();
+      for (let i = 1; i <= 3; i++) await replay.publish(platform, 'chat', 'e', i);
+      await own.cli('SAVE');
+      for (let i = 4; i <= 6; i++) await replay.publish(platform, 'chat', 'e', i);
+      const before = await replay.position('chat');
+      await own.kill();
+      await own.start();
+      platform.live.length = 0;
+      // Redis came back at seq 3 in the same epoch: this publish gets seq 4 again.
+      expect(await replay.publish(platform, 'chat', 'e', 'reused')).toBe(4);
+      const now = await replay.position('chat');
+      expect(now.seq).toBe(4);
+      expect(now.epoch).not.toBe(before.epoch);
+      // Clients holding {6, old epoch} see a new epoch at once, ask and are told.
+      expect(platform.live).toEqual([{ topic: 'chat', event: 'e', data: 'reused', seq: 4, epoch: now.epoch }]);
+      await replay.replay('ws', 'chat', before, platform, 'r');
+      expect(replayFrames(platform).map((f) => f.event)).toEqual(['truncated', 'end']);
+    } finally {
+      await own.destroy();
+    }
+  });
+});
+
 describe('restart', () => {
   it('without persistence: every topic starts a new epoch and old positions are reset', async () => {
     const own = await startRedis();
