@@ -6,7 +6,7 @@ import { newEpoch } from '../core/epoch.js';
 import { gaplessError, describe } from '../core/errors.js';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { optionsObject, positiveIntOption } from '../core/options.js';
-import { parseSince, type Position, type Since } from '../core/position.js';
+import { inEpoch, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
@@ -148,7 +148,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     since(topic: string, since: Since): Entry[] {
       const log = use(topic);
       const from = parseSince(since);
-      if (log === undefined || from === null || (from.epoch !== undefined && from.epoch !== log.epoch)) return [];
+      if (log === undefined || from === null || !inEpoch(from, log.epoch)) return [];
       const entries: Entry[] = [];
       log.each(from.seq + 1, (seq, event, json) => entries.push({ seq, topic, event, data: JSON.parse(json) }) > 0);
       return entries;

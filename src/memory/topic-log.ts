@@ -1,5 +1,5 @@
 import { utf8Length } from '../core/serialize.js';
-import { flat } from '../protocol/frames.js';
+import { flat } from '../core/flat.js';
 import type { Snapshot } from '../protocol/serve.js';
 
 /**

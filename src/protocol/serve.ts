@@ -6,7 +6,7 @@ import type { TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
 import { describe, gaplessError } from '../core/errors.js';
 import { logError } from '../core/log.js';
-import { isValidSeq } from '../core/position.js';
+import { inEpoch, parseSince } from '../core/position.js';
 import type { ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { deniedFrame, endFrame, errorFrame, msgFrame, replayHead, reqIdField, truncatedFrame, type ReqId } from './frames.js';
 import { batchItems, controlType, decodeFrame, normalizeReqId } from './parse.js';
@@ -24,7 +24,7 @@ export interface Snapshot {
 /** Reads a snapshot of `topic`; `from` is the first seq the request can use (a hint for paging). */
 export type SnapshotReader = (topic: string, from: number) => Snapshot | Promise<Snapshot>;
 
-type RequestedPosition = ReturnType<typeof requestedPosition>;
+type RequestedPosition = ReturnType<typeof parseSince>;
 
 export interface ReplayPlan {
   reason: TruncationReason | undefined;
@@ -32,25 +32,16 @@ export interface ReplayPlan {
   from: number;
 }
 
-/**
- * A request's position: its seq, and its epoch (`undefined` for the seed form, a bare seq;
- * `false` when what was given cannot be an epoch). `since` may be a seq or a `{seq, epoch}`;
- * `epoch` is the wire frame's separate field.
- */
-export function requestedPosition(since: unknown, epoch: unknown): { seq: unknown; epoch: string | undefined | false } {
-  if (typeof since === 'object' && since !== null) {
-    const p = since as { seq?: unknown; epoch?: unknown };
-    return { seq: p.seq, epoch: typeof p.epoch === 'string' ? p.epoch : false };
-  }
-  return { seq: since, epoch: epoch === undefined || epoch === null ? undefined : typeof epoch === 'string' ? epoch : false };
+/** Which frames a request gets from a snapshot: the truncation rules (invalid, reset, evicted), in one pure function. */
+export function planReplay(since: unknown, epoch: unknown, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
+  return planFor(parseSince(since, epoch), snap);
 }
 
-/** The truncation rules of DESIGN §8, in one pure function. */
-export function planReplay(since: unknown, epoch: string | undefined | false, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
-  if (!isValidSeq(since) || epoch === false) return { reason: 'invalid', from: Infinity };
-  if ((epoch !== undefined && epoch !== snap.epoch) || since > snap.seq) return { reason: 'reset', from: Infinity };
-  if (since + 1 < snap.oldest) return { reason: 'evicted', from: snap.oldest };
-  return { reason: undefined, from: since + 1 };
+function planFor(requested: RequestedPosition, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
+  if (requested === null) return { reason: 'invalid', from: Infinity };
+  if (!inEpoch(requested, snap.epoch) || requested.seq > snap.seq) return { reason: 'reset', from: Infinity };
+  if (requested.seq + 1 < snap.oldest) return { reason: 'evicted', from: snap.oldest };
+  return { reason: undefined, from: requested.seq + 1 };
 }
 
 /** Where a response goes: the platform's raw path when it has one, else its envelope `send`. */
@@ -123,7 +114,7 @@ export function serveReplay(
   }
   const send = frameSender(ws, platform);
   const reqField = reqIdField(reqId);
-  const position = requestedPosition(since, epoch);
+  const position = parseSince(since, epoch);
   const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform);
   if (verdict instanceof Promise) return verdict.then((v) => afterGate(read, send, topic, position, reqField, v));
   return afterGate(read, send, topic, position, reqField, verdict);
@@ -141,7 +132,7 @@ function afterGate(
     if (send(deniedFrame(topic, reqField, verdict))) send(endFrame(topic, reqField, { denied: true }));
     return Promise.resolve();
   }
-  const from = isValidSeq(position.seq) ? position.seq + 1 : Infinity;
+  const from = position === null ? Infinity : position.seq + 1;
   let snap: Snapshot | Promise<Snapshot>;
   try {
     snap = read(topic, from);
@@ -165,7 +156,7 @@ function backendFailed(send: (frame: string) => boolean, topic: string, reqField
 }
 
 function writeFrames(send: (frame: string) => boolean, topic: string, position: RequestedPosition, reqField: string, snap: Snapshot): void {
-  const plan = planReplay(position.seq, position.epoch, snap);
+  const plan = planFor(position, snap);
   if (plan.reason !== undefined && !send(truncatedFrame(topic, reqField, plan.reason, snap.oldest, snap.seq, snap.epoch))) return;
   if (plan.from <= snap.seq) {
     const head = replayHead(topic, 'msg', reqField);

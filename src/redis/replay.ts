@@ -9,7 +9,7 @@ import { assertPlatform, deliver } from '../core/deliver.js';
 import { gaplessError, describe } from '../core/errors.js';
 import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
-import { parseSince, type Position, type Since } from '../core/position.js';
+import { inEpoch, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
@@ -174,7 +174,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const from = parseSince(since);
       if (from === null) return [];
       const [, epoch, , rows] = await read(topic, from.seq + 1);
-      if (from.epoch !== undefined && from.epoch !== epoch) return [];
+      if (!inEpoch(from, epoch)) return [];
       return rows.map((row) => ({ seq: rowSeq(row), topic, event: row[1][0]!, data: JSON.parse(row[1][1]!) as unknown }));
     },
 
