@@ -8,9 +8,10 @@ import { assertPlatform, deliver } from '../core/deliver.js';
 import { optionsObject, positiveIntOption } from '../core/options.js';
 import { inEpoch, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
+import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES, entryBytes } from '../core/entry-size.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
-import { entryBytes, TopicLog } from './topic-log.js';
+import { TopicLog } from './topic-log.js';
 
 export interface MemoryReplayOptions {
   /** Most entries kept per topic. Default 1000. */
@@ -19,6 +20,8 @@ export interface MemoryReplayOptions {
   maxTopics?: number;
   /** Cap on one topic's stored bytes (UTF-8 of event name + JSON data); oldest entries go first. */
   maxBytes?: number;
+  /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
+  maxEntryBytes?: number;
 }
 
 export type MemoryReplay = Replay & FrameServer;
@@ -30,6 +33,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   const size = positiveIntOption('size', opts.size, 1000);
   const maxTopics = positiveIntOption('maxTopics', opts.maxTopics, 100);
   const maxBytes = positiveIntOption('maxBytes', opts.maxBytes, undefined);
+  const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
 
   const logs = new Map<string, TopicLog>();
   /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
@@ -117,6 +121,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
       if (log === undefined || !log.isLastEvent(event)) assertEvent(event);
       assertPlatform(platform);
       const json = serializeData(data);
+      assertEntrySize(event, json, maxEntryBytes, 'maxEntryBytes', topic);
       let bytes = 0;
       if (maxBytes !== undefined) {
         bytes = entryBytes(event, json);

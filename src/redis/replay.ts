@@ -11,6 +11,7 @@ import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
 import { inEpoch, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
+import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
 import { createRunner, type RedisClient } from './command.js';
@@ -27,6 +28,8 @@ export interface RedisReplayOptions {
   prefix?: string;
   /** Milliseconds to wait for Redis before a call fails with code TIMEOUT. Default 2000. */
   timeout?: number;
+  /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
+  maxEntryBytes?: number;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const ttl = nonNegativeIntOption('ttl', opts.ttl, 0);
   const prefix = prefixOption(opts.prefix);
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
+  const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
   const runner = createRunner(redis, timeout);
   const slowRunner = createRunner(redis, timeout * 10);
@@ -112,6 +116,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
         assertEvent(event);
         assertPlatform(platform);
         json = serializeData(data);
+        assertEntrySize(event, json, maxEntryBytes, 'maxEntryBytes', topic);
       } catch (error) {
         return Promise.reject(error);
       }
