@@ -12,7 +12,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { FanoutAttachment, FanoutSink } from '../core/types.js';
 import type { Snapshot } from '../protocol/serve.js';
-import type { RedisClient, Runner } from './command.js';
+import type { Connection } from './client.js';
+import type { Runner } from './command.js';
 import { channelOf, topicOfChannel } from './keys.js';
 
 const LOG = '[gapless-replay] fan-out:';
@@ -62,8 +63,10 @@ export function parseMessage(message: string): RelayFrame | undefined {
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
 }
 
-export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner, readTail: TailReader): FanoutHub {
-  const cluster = redis.isCluster;
+export function createFanoutHub(connection: Connection, runner: Runner, readTail: TailReader): FanoutHub {
+  const cluster = connection.redis.isCluster;
+  /** Channels are named whole: the subscriber connection adds no keyPrefix. */
+  const prefix = connection.redisPrefix;
   const attachments = new Set<Attachment>();
   /** Attachments that have each topic active: a topic is subscribed while its count is > 0. */
   const counts = new Map<string, number>();
@@ -172,9 +175,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
     // A connection of our own: a subscribed connection can run nothing else. Commands wait
     // through outages (our deadline bounds the caller) and ioredis resubscribes on reconnect.
     const options = { autoResubscribe: true, enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false };
-    sub = cluster
-      ? (redis as Cluster).duplicate(undefined, { shardedSubscribers: true, redisOptions: { ...(redis as Cluster).options.redisOptions, ...options } })
-      : (redis as Redis).duplicate(options);
+    sub = connection.duplicate(options);
     sub.on(cluster ? 'smessage' : 'message', onMessage);
     sub.on('error', (error: Error) => {
       if (!lost) console.warn(LOG, 'subscriber connection error:', error.message);

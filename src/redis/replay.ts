@@ -15,6 +15,7 @@ import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js'
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
 import { createRunner, type RedisClient } from './command.js';
+import { connectionOf, type SeedRedisClient } from './client.js';
 import { createFanoutHub } from './fanout.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
@@ -50,25 +51,18 @@ function rowSeq(row: Row): number {
   return Number(row[0].slice(2));
 }
 
-export function createReplay(redis: RedisClient, options?: RedisReplayOptions): RedisReplay {
-  if (typeof (redis as { evalsha?: unknown } | null)?.evalsha !== 'function') {
-    throw gaplessError('type', 'INVALID_ARGUMENT', `redis must be an ioredis Redis or Cluster client, got ${describe(redis)}`);
-  }
-  const clientOptions = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
-  if (clientOptions?.keyPrefix || clientOptions?.redisOptions?.keyPrefix) {
-    // ioredis would prefix our keys but not the fan-out channels or SCAN patterns.
-    throw gaplessError('type', 'INVALID_ARGUMENT', 'redis must not have a keyPrefix: pass the prefix option to createReplay instead');
-  }
+export function createReplay(client: RedisClient | SeedRedisClient, options?: RedisReplayOptions): RedisReplay {
   const opts = optionsObject('options', options);
   const size = positiveIntOption('size', opts.size, 1000);
   const ttl = nonNegativeIntOption('ttl', opts.ttl, 0);
-  const prefix = prefixOption(opts.prefix);
+  const connection = connectionOf(client, prefixOption(opts.prefix));
+  const { redis, prefix } = connection;
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
   const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
   const runner = createRunner(redis, timeout);
   const slowRunner = createRunner(redis, timeout * 10);
-  const fanout = createFanoutHub(redis, prefix, runner, (topic, from) => snapshot(topic, from));
+  const fanout = createFanoutHub(connection, runner, (topic, from) => snapshot(topic, from));
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
@@ -194,7 +188,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       }
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
       // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
-      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(prefix)), 'clear() under', prefix)));
+      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(connection.redisPrefix)), 'clear() under', prefix)));
     },
 
     async clearTopic(topic) {
@@ -216,7 +210,9 @@ async function clearNode(node: Redis, pattern: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) {
       const pipeline = node.pipeline();
-      for (const key of keys) pipeline.unlink(key);
+      // SCAN answers whole key names; the node's ioredis would add its own keyPrefix again.
+      const own = node.options.keyPrefix?.length ?? 0;
+      for (const key of keys) pipeline.unlink(key.slice(own));
       await pipeline.exec();
     }
   } while (cursor !== '0');
