@@ -347,7 +347,7 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
       ` then timed in 15 rounds of ~40 ms in alternating order, with a GC before each run, on process CPU time` +
       ` (\`process.cpuUsage\`, which counts our GC threads and not a neighbour's). **Floor** is a third contender doing only the work` +
       ` that any buffer with the same guarantees must do, with no buffer around it: for publish, \`JSON.stringify\`, one flat copy kept` +
-      ` in a ring and the live frame; for \`since\`, one \`JSON.parse\` per returned entry (the entries are copies, DESIGN §3);` +
+      ` in a ring and the live frame; for \`since\`, one \`JSON.parse\` per returned entry (the entries are copies the caller may mutate);` +
       ` for replay, building and writing each frame. **Floor ÷ 0.3.4** is therefore the best ratio this design can show on this machine.`,
     '',
     timing,

@@ -1,11 +1,11 @@
 /**
- * Live delivery across instances (DESIGN §6). The publish script PUBLISHes every entry (SPUBLISH
+ * Live delivery across instances. The publish script PUBLISHes every entry (SPUBLISH
  * on Cluster, so a topic's channel lives on its shard) from inside the script, so the order on
  * the channel is the seq order. Each instance subscribes, on one duplicated connection, only to
  * the topics that have local subscribers, and relays what arrives to its platform.
  *
- * Pub/sub is at-most-once: while the subscriber connection is down, frames are lost. ioredis
- * resubscribes when it reconnects; clients see the seq gap on the next frame and replay it.
+ * Pub/sub is at-most-once: while the subscriber connection is down, frames are lost. When it is
+ * back, the hub resubscribes and relays from the buffer what its topics missed (catchUp).
  * Nothing is delivered twice: one subscription per topic per instance, whatever the number of
  * local sockets or attached platforms.
  */
@@ -14,7 +14,7 @@ import type { FanoutAttachment, FanoutSink } from '../core/types.js';
 import type { Snapshot } from '../protocol/serve.js';
 import type { Connection } from './client.js';
 import type { Runner } from './command.js';
-import { channelOf, topicOfChannel } from './keys.js';
+import { channelOf, slotOf, topicOfChannel } from './keys.js';
 
 const LOG = '[gapless-replay] fan-out:';
 
@@ -61,6 +61,31 @@ export function parseMessage(message: string): RelayFrame | undefined {
   const seq = Number(message.slice(0, a));
   if (!Number.isSafeInteger(seq)) return undefined;
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
+}
+
+/** Most channels named by one (UN)SUBSCRIBE: large enough to batch, small enough that Redis answers it in a moment. */
+const CHANNELS_PER_COMMAND = 4096;
+
+/**
+ * Calls `send` with the channels in batches of at most CHANNELS_PER_COMMAND; on Cluster each batch
+ * holds one slot's channels (a sharded command may name channels of one slot only).
+ */
+function inBatches(channels: string[], send: (batch: string[]) => void, cluster: boolean): void {
+  const groups = cluster ? groupBySlot(channels) : [channels];
+  for (const group of groups) {
+    for (let i = 0; i < group.length; i += CHANNELS_PER_COMMAND) send(group.slice(i, i + CHANNELS_PER_COMMAND));
+  }
+}
+
+function groupBySlot(channels: string[]): string[][] {
+  const bySlot = new Map<number, string[]>();
+  for (const channel of channels) {
+    const slot = slotOf(channel);
+    const group = bySlot.get(slot);
+    if (group === undefined) bySlot.set(slot, [channel]);
+    else group.push(channel);
+  }
+  return [...bySlot.values()];
 }
 
 export function createFanoutHub(connection: Connection, runner: Runner, readTail: TailReader): FanoutHub {
@@ -138,10 +163,13 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
       if (r !== undefined) r.held ??= [];
     }
     try {
-      if (topics.length > 0) {
-        const channels = topics.map((t) => channelOf(prefix, t));
-        await runner.watch(cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels), 'the resubscribe of', `${channels.length} topics`);
-      }
+      const calls: Promise<unknown>[] = [];
+      inBatches(
+        topics.map((t) => channelOf(prefix, t)),
+        (batch) => calls.push(cluster ? (s as Cluster).ssubscribe(...batch) : (s as Redis).subscribe(...batch)),
+        cluster,
+      );
+      await runner.watch(Promise.all(calls), 'the resubscribe of', `${topics.length} topics`);
     } catch (error) {
       console.warn(LOG, 'resubscribe failed:', error);
     }
@@ -215,6 +243,8 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
 
   function subscribe(topic: string): Promise<void> {
     const channel = channelOf(prefix, topic);
+    // Wanted again before its UNSUBSCRIBE went out: it never leaves.
+    leaving.delete(channel);
     const s = subscriber();
     const call = ready(s).then(() => {
       // Still wanted, and still this connection (not detached meanwhile)?
@@ -235,11 +265,29 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
     return confirmed;
   }
 
+  /**
+   * Channels whose last local subscriber left during this turn. A closing socket can release
+   * thousands of topics at once; one command per channel would block this process (and Redis)
+   * for as long as it takes to write and answer each. They go out together after the turn, as
+   * few commands as Redis allows.
+   */
+  const leaving = new Set<string>();
+
   function unsubscribe(topic: string): void {
     if (sub === undefined) return;
-    const channel = channelOf(prefix, topic);
-    const call = (cluster ? (sub as Cluster).sunsubscribe(channel) : (sub as Redis).unsubscribe(channel)) as Promise<unknown>;
-    call.catch((error: unknown) => console.warn(LOG, `UNSUBSCRIBE ${channel} failed:`, error));
+    if (leaving.size === 0) setImmediate(flushLeaving);
+    leaving.add(channelOf(prefix, topic));
+  }
+
+  function flushLeaving(): void {
+    const s = sub;
+    const channels = [...leaving];
+    leaving.clear();
+    if (s === undefined) return;
+    inBatches(channels, (batch) => {
+      const call = (cluster ? (s as Cluster).sunsubscribe(...batch) : (s as Redis).unsubscribe(...batch)) as Promise<unknown>;
+      call.catch((error: unknown) => console.warn(LOG, `UNSUBSCRIBE of ${batch.length} channel(s) failed:`, error));
+    }, cluster);
   }
 
   function idle(a: Attachment, topic: string): void {
@@ -285,6 +333,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
             sub = undefined;
             lost = false;
             waitingReady = undefined;
+            leaving.clear();
             s.disconnect();
           }
         },

@@ -1,5 +1,5 @@
 /**
- * The contract every replay buffer keeps (DESIGN §3, §4, §8), written once and run against
+ * The contract every replay buffer keeps (API, wire frames, edge rules), written once and run against
  * each backend. Every call is awaited, so the synchronous memory buffer and the async Redis
  * buffer share it; differences are declared as capabilities, never branched on by name.
  */

@@ -181,7 +181,7 @@ describe('serialize once', () => {
 });
 
 describe('SSR handoff', () => {
-  it('replays a message published between the position read and the data load (W5)', async () => {
+  it('replays a message published between the position read and the data load', async () => {
     const replay = createReplay();
     const p = new RecordingPlatform();
     const db: string[] = [];
