@@ -24,6 +24,19 @@ export interface Snapshot {
 /** Reads a snapshot of `topic`; `from` is the first seq the request can use (a hint for paging). */
 export type SnapshotReader = (topic: string, from: number) => Snapshot | Promise<Snapshot>;
 
+/** What a request asks a snapshot reader for. */
+export interface SnapshotRequest {
+  topic: string;
+  from: number;
+}
+
+/**
+ * Starts reading the snapshots of a batch's requests together (one round trip for all of them)
+ * and returns the reader each item then takes its own snapshot from: one consistent snapshot
+ * per item, as when it is served alone.
+ */
+export type BatchReader = (requests: readonly SnapshotRequest[]) => SnapshotReader;
+
 type RequestedPosition = ReturnType<typeof parseSince>;
 
 export interface ReplayPlan {
@@ -132,7 +145,7 @@ function afterGate(
     if (send(deniedFrame(topic, reqField, verdict))) send(endFrame(topic, reqField, { denied: true }));
     return Promise.resolve();
   }
-  const from = position === null ? Infinity : position.seq + 1;
+  const from = firstWanted(position);
   let snap: Snapshot | Promise<Snapshot>;
   try {
     snap = read(topic, from);
@@ -147,6 +160,11 @@ function afterGate(
   }
   writeFrames(send, topic, position, reqField, snap);
   return Promise.resolve();
+}
+
+/** The first seq a request can use, as snapshot readers are asked for it. */
+function firstWanted(position: RequestedPosition): number {
+  return position === null ? Infinity : position.seq + 1;
 }
 
 function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<never> {
@@ -177,14 +195,27 @@ export interface FrameServer {
   [SERVE_FRAME](ws: unknown, frame: unknown, platform: ReplayPlatform): Promise<void> | undefined;
 }
 
-type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) => Promise<void>;
+/** Serves one request; `read`, when given, replaces the backend's own snapshot reader. */
+type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, read?: SnapshotReader) => Promise<void>;
 
 function logFailure(error: unknown): void {
   logError('replay failed', error);
 }
 
-/** Builds `handle` for a backend from its one-request server. */
-export function createFrameServer(serveOne: ServeOne): FrameServer {
+/** The snapshot requests of a batch's items that will be read (valid topics), as serveReplay will ask for them. */
+function batchRequests(items: readonly Record<string, unknown>[]): SnapshotRequest[] {
+  const requests: SnapshotRequest[] = [];
+  for (const item of items) {
+    if (isValidTopic(item.topic) && !isSystemTopic(item.topic)) requests.push({ topic: item.topic, from: firstWanted(parseSince(item.since, item.epoch)) });
+  }
+  return requests;
+}
+
+/**
+ * Builds `handle` for a backend from its one-request server, and its batch reader when reading
+ * many snapshots together saves round trips.
+ */
+export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): FrameServer {
   function serveFrame(ws: unknown, input: unknown, platform: ReplayPlatform): Promise<void> | undefined {
     const frame = decodeFrame(input);
     if (frame === undefined) return undefined;
@@ -196,9 +227,16 @@ export function createFrameServer(serveOne: ServeOne): FrameServer {
       sendUnrouted(ws, platform, errorFrame('INVALID_FRAME', normalizeReqId(frame.reqId)));
       return Promise.resolve();
     }
+    let read: SnapshotReader | undefined;
+    try {
+      read = readBatch?.(batchRequests(items as Record<string, unknown>[]));
+    } catch (error) {
+      // Each item then reads on its own.
+      logFailure(error);
+    }
     return (async () => {
       for (const item of items as Record<string, unknown>[]) {
-        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId).catch(logFailure);
+        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId, read).catch(logFailure);
       }
     })();
   }

@@ -13,8 +13,8 @@ import { inEpoch, parseSince, type Position, type Since } from '../core/position
 import { serializeData } from '../core/serialize.js';
 import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
-import { createRunner, type RedisClient } from './command.js';
+import { createFrameServer, serveReplay, type FrameServer, type Snapshot, type SnapshotReader, type SnapshotRequest } from '../protocol/serve.js';
+import { createRunner, type RedisClient, type ScriptCall } from './command.js';
 import { connectionOf, type SeedRedisClient } from './client.js';
 import { createFanoutHub } from './fanout.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
@@ -69,14 +69,20 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
-  function read(topic: string, from: number): Promise<ReadReply> {
+  /** The read script's call for a topic's snapshot from seq `from` on (`0`: the position only). */
+  function readCall(topic: string, from: number): ScriptCall {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
-    return runner.script(readScript, [keys.stream, keys.epoch], [first, size, pendingTtl], 'a read of', topic) as Promise<ReadReply>;
+    return { keys: [keys.stream, keys.epoch], args: [first, size, pendingTtl], topic };
   }
 
-  function snapshot(topic: string, from: number): Promise<Snapshot> {
-    return read(topic, from).then(([seq, epoch, oldest, rows]) => ({
+  function read(topic: string, from: number): Promise<ReadReply> {
+    const call = readCall(topic, from);
+    return runner.script(readScript, call.keys, call.args, 'a read of', topic) as Promise<ReadReply>;
+  }
+
+  function toSnapshot([seq, epoch, oldest, rows]: ReadReply): Snapshot {
+    return {
       seq,
       epoch,
       oldest,
@@ -86,11 +92,31 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
           if (s >= start && !emit(s, row[1][0]!, row[1][1]!)) return;
         }
       },
-    }));
+    };
   }
 
-  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) =>
-    serveReplay(snapshot, ws, topic, since, epoch, platform, reqId);
+  function snapshot(topic: string, from: number): Promise<Snapshot> {
+    return read(topic, from).then(toSnapshot);
+  }
+
+  /** A replay-batch's snapshots: one read script call per distinct request, all in one round trip. */
+  function readBatch(requests: readonly SnapshotRequest[]): SnapshotReader {
+    const wanted = new Map<string, SnapshotRequest>();
+    for (const request of requests) wanted.set(request.topic + '\n' + request.from, request);
+    const names = [...wanted.keys()];
+    const reads = new Map<string, Promise<Snapshot>>();
+    const calls = [...wanted.values()].map(({ topic, from }) => readCall(topic, from));
+    runner.scripts(readScript, calls, 'a batch read of').forEach((reply, i) => {
+      const snap = (reply as Promise<ReadReply>).then(toSnapshot);
+      // An item denied by the gate never takes its snapshot: its failure is not unhandled.
+      snap.catch(() => {});
+      reads.set(names[i]!, snap);
+    });
+    return (topic, from) => reads.get(topic + '\n' + from) ?? snapshot(topic, from);
+  }
+
+  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, reader?: SnapshotReader) =>
+    serveReplay(reader ?? snapshot, ws, topic, since, epoch, platform, reqId);
 
   async function position(topic: string): Promise<Position> {
     assertTopic(topic);
@@ -99,7 +125,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   }
 
   return {
-    ...createFrameServer(serveOne),
+    ...createFrameServer(serveOne, readBatch),
 
     attachFanout: (sink) => fanout.attach(sink),
 
@@ -138,31 +164,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       if (!Array.isArray(topics)) throw gaplessError('type', 'INVALID_ARGUMENT', `topics must be an array, got ${describe(topics)}`);
       for (const topic of topics) assertTopic(topic);
       const unique = [...new Set(topics)];
-      let replies: ReadReply[];
-      if (cluster || unique.length < 2) {
-        // Cluster pipelines cannot span slots; concurrent calls are still written before any
-        // reply arrives, so the wait is one round trip.
-        replies = await Promise.all(unique.map((topic) => read(topic, 0)));
-      } else {
-        const pipeline = redis.pipeline();
-        for (const topic of unique) {
-          const keys = topicKeys(prefix, topic);
-          pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl);
-        }
-        const results = await runner.watch(pipeline.exec(), 'the positions of', `${unique.length} topics`);
-        const pending: Promise<ReadReply>[] = [];
-        for (let i = 0; i < unique.length; i++) {
-          const [error, reply] = results?.[i] ?? [new Error('missing pipeline reply'), null];
-          if (error) {
-            // NOSCRIPT (a restarted Redis): the single-call path loads the script.
-            if (!error.message.startsWith('NOSCRIPT')) throw error;
-            pending.push(read(unique[i]!, 0));
-          } else {
-            pending.push(Promise.resolve(reply as ReadReply));
-          }
-        }
-        replies = await Promise.all(pending);
-      }
+      const replies = (await Promise.all(runner.scripts(readScript, unique.map((topic) => readCall(topic, 0)), 'the positions of'))) as ReadReply[];
       const result: Record<string, Position> = {};
       unique.forEach((topic, i) => (result[topic] = { seq: replies[i]![0], epoch: replies[i]![1] }));
       return result;
