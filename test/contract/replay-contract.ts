@@ -466,17 +466,6 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
         await expect.poll(() => platform.sent.get('ws')?.length ?? 0).toBe(1);
         expect(platform.take()).toEqual([{ type: 'error', code: 'INVALID_FRAME', reqId: 'q' }]);
       });
-
-      it('serves the seed hooks.ws call form unchanged', async () => {
-        const { replay, platform, epoch } = await filled(2);
-        const data = Buffer.from(JSON.stringify({ type: 'replay', topic: 'chat', since: 1, reqId: 'seed' }));
-        const msg = JSON.parse(Buffer.from(data).toString());
-        await replay.replay('ws', msg.topic, msg.since, platform, msg.reqId);
-        expect(frames(platform).map((f) => f.data)).toEqual([
-          { reqId: 'seed', seq: 2, event: 'created', data: { n: 2 } },
-          { reqId: 'seed', seq: 2, epoch },
-        ]);
-      });
     });
   });
 }
