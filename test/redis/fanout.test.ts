@@ -179,8 +179,8 @@ describe('releasing many topics at once', () => {
     // One per channel before batching: 20,000 commands, the loop blocked ~70 ms per 4,000.
     expect(commands).toBeGreaterThan(0);
     expect(commands).toBeLessThanOrEqual(Math.ceil(topics.length / 4096));
-    // ~40 ms on a quiet machine; the bound leaves room for a loaded one (it also counts time the
-    // OS gave to other processes), and still fails a release that blocks as one-per-channel did.
+    // ~40 ms on a quiet machine. The bound leaves room for a loaded one (the histogram also counts
+    // time the OS gave to other processes); the command count above is what proves the batching.
     expect(delay.max / 1e6).toBeLessThan(500);
   }, 60_000);
 
