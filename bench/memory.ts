@@ -29,6 +29,9 @@ const TAIL = 10;
 const HEAP_TOPICS = 10_000;
 const HEAP_MESSAGES = 100;
 const EVENT = 'message';
+/** Topics of the round-robin publish row, and the entries each keeps. */
+const MANY_TOPICS = 10_000;
+const MANY_SIZE = 16;
 
 // ---- payloads ---------------------------------------------------------------------------
 
@@ -108,6 +111,55 @@ function comparePublish(payloads: readonly unknown[]): Comparison {
         floorSeq++;
         kept[floorSeq % BUFFER_SIZE] = json;
         floorPlatform.publishJson('chat', EVENT, json, floorSeq, epoch);
+      }
+    },
+  });
+}
+
+/**
+ * Publish round-robin over MANY_TOPICS topics, each already holding entries: every publish finds
+ * a different topic, so the per-topic lookup and the least-recently-used bookkeeping are paid in
+ * full, and the topic's state is rarely in cache. `maxTopics` keeps every topic for both buffers.
+ */
+function comparePublishMany(payloads: readonly unknown[]): Comparison {
+  const ours = createReplay({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
+  const ref = newReference({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
+  const ourPlatform = createBenchPlatform(SUBSCRIBERS);
+  const refPlatform = createBenchPlatform(SUBSCRIBERS);
+  const floorPlatform = createBenchPlatform(SUBSCRIBERS);
+  const topics = Array.from({ length: MANY_TOPICS }, (_, i) => 'room:' + i);
+  const kept: string[][] = topics.map(() => new Array<string>(MANY_SIZE).fill(''));
+  const floorSeqs = new Array<number>(MANY_TOPICS).fill(0);
+  for (let i = 0; i < MANY_TOPICS * MANY_SIZE; i++) {
+    ours.publish(ourPlatform, topics[i % MANY_TOPICS]!, EVENT, payloads[i & (POOL - 1)]);
+    ref.publish(refPlatform, topics[i % MANY_TOPICS]!, EVENT, payloads[i & (POOL - 1)]);
+  }
+  const epoch = ours.position('room:0').epoch;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  return compare({
+    ours: (n) => {
+      for (let i = 0; i < n; i++) {
+        ours.publish(ourPlatform, topics[a]!, EVENT, payloads[i & (POOL - 1)]);
+        if (++a === MANY_TOPICS) a = 0;
+      }
+    },
+    ref: (n) => {
+      for (let i = 0; i < n; i++) {
+        ref.publish(refPlatform, topics[b]!, EVENT, payloads[i & (POOL - 1)]);
+        if (++b === MANY_TOPICS) b = 0;
+      }
+    },
+    floor: (n) => {
+      // The floor still finds its topic's ring by index, not by name: it has no lookup at all.
+      for (let i = 0; i < n; i++) {
+        const json = JSON.stringify(payloads[i & (POOL - 1)]);
+        json.charCodeAt(0);
+        const seq = ++floorSeqs[c]!;
+        kept[c]![seq % MANY_SIZE] = json;
+        floorPlatform.publishJson(topics[c]!, EVENT, json, seq, epoch);
+        if (++c === MANY_TOPICS) c = 0;
       }
     },
   });
@@ -285,6 +337,7 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
     log(`  ${measure}: ${formatRatio(result.ratio)} (ours ${formatOps(result.ops.ours!)} ops/s, 0.3.4 ${formatOps(result.ops.ref!)} ops/s, floor ${formatOps(result.ops.floor!)} ops/s)`);
   };
   for (const [label, payloads] of sizes) step(`publish, ${label} payload`, 1, () => comparePublish(payloads));
+  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload`, 0.9, () => comparePublishMany(small));
   for (const [label, payloads] of sizes) step(`since: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareSince(payloads));
   for (const [label, payloads] of sizes) step(`replay: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareReplay(payloads, TAIL));
   for (const [label, payloads] of sizes) step(`replay: all ${BUFFER_SIZE}, ${label}`, 2, () => compareReplay(payloads, BUFFER_SIZE));
@@ -347,7 +400,7 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
       ` then timed in 15 rounds of ~40 ms in alternating order, with a GC before each run, on process CPU time` +
       ` (\`process.cpuUsage\`, which counts our GC threads and not a neighbour's). **Floor** is a third contender doing only the work` +
       ` that any buffer with the same guarantees must do, with no buffer around it: for publish, \`JSON.stringify\`, one flat copy kept` +
-      ` in a ring and the live frame; for \`since\`, one \`JSON.parse\` per returned entry (the entries are copies, DESIGN §3);` +
+      ` in a ring and the live frame; for \`since\`, one \`JSON.parse\` per returned entry (the entries are copies the caller may mutate);` +
       ` for replay, building and writing each frame. **Floor ÷ 0.3.4** is therefore the best ratio this design can show on this machine.`,
     '',
     timing,

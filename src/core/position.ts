@@ -25,13 +25,26 @@ export function isPosition(value: unknown): value is Position {
 }
 
 /**
- * Splits a `since` argument into its seq and (when given) its epoch.
- * Returns `null` for anything that is not a safe non-negative integer or a position.
+ * The one reading of a requested position, for `since()`, `replay()` and the wire: `since` is a
+ * bare seq (seed form) or a `{seq, epoch}` position; `epoch` is the wire frame's separate field
+ * (absent or `null`: the request names no epoch). Returns `null` when the request cannot name a
+ * position: a seq that is not a safe non-negative integer, a position without a valid epoch, or
+ * an epoch field that cannot be an epoch.
  */
-export function parseSince(since: unknown): { seq: number; epoch: string | undefined } | null {
-  if (isValidSeq(since)) return { seq: since, epoch: undefined };
-  if (isPosition(since)) return { seq: since.seq, epoch: since.epoch };
-  return null;
+export function parseSince(since: unknown, epoch?: unknown): { seq: number; epoch: string | undefined } | null {
+  if (typeof since === 'object' && since !== null) return isPosition(since) ? { seq: since.seq, epoch: since.epoch } : null;
+  if (!isValidSeq(since)) return null;
+  if (epoch === undefined || epoch === null) return { seq: since, epoch: undefined };
+  return isValidEpoch(epoch) ? { seq: since, epoch } : null;
+}
+
+/**
+ * `true` when a parsed position can be served from a topic whose life is `epoch`: a bare seq
+ * names no life and is read in the current one; a position from another life has nothing to
+ * read (its seqs were reused), so `since()` returns no entries and a replay reports a reset.
+ */
+export function inEpoch(from: { epoch: string | undefined }, epoch: string): boolean {
+  return from.epoch === undefined || from.epoch === epoch;
 }
 
 /**

@@ -7,11 +7,12 @@ import { gaplessError, describe } from '../core/errors.js';
 import { idempotencyId } from '../core/idempotency.js';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { optionsObject, positiveIntOption } from '../core/options.js';
-import { parseSince, type Position, type Since } from '../core/position.js';
+import { inEpoch, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
+import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES, entryBytes } from '../core/entry-size.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
-import { entryBytes, TopicLog } from './topic-log.js';
+import { TopicLog } from './topic-log.js';
 
 export interface MemoryReplayOptions {
   /** Most entries kept per topic. Default 1000. */
@@ -22,6 +23,8 @@ export interface MemoryReplayOptions {
   maxBytes?: number;
   /** Seconds a publish `id` is remembered per topic: a repeat within it stores nothing. Default 300. */
   idempotencyWindow?: number;
+  /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
+  maxEntryBytes?: number;
 }
 
 /** Most publish ids remembered at once; beyond it the oldest is forgotten before its window ends. */
@@ -39,6 +42,8 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   const idWindowMs = positiveIntOption('idempotencyWindow', opts.idempotencyWindow, 300) * 1000;
   /** `<topic>\n<id>` (no topic contains a newline) to the first publish's seq and time, oldest first. */
   const ids = new Map<string, { seq: number; at: number }>();
+  const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
+
   const logs = new Map<string, TopicLog>();
   /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
   const pending = new Map<string, string>();
@@ -145,6 +150,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
         if (first !== undefined) return first;
       }
       const json = serializeData(data);
+      assertEntrySize(event, json, maxEntryBytes, 'maxEntryBytes', topic);
       let bytes = 0;
       if (maxBytes !== undefined) {
         bytes = entryBytes(event, json);
@@ -177,7 +183,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     since(topic: string, since: Since): Entry[] {
       const log = use(topic);
       const from = parseSince(since);
-      if (log === undefined || from === null || (from.epoch !== undefined && from.epoch !== log.epoch)) return [];
+      if (log === undefined || from === null || !inEpoch(from, log.epoch)) return [];
       const entries: Entry[] = [];
       log.each(from.seq + 1, (seq, event, json) => entries.push({ seq, topic, event, data: JSON.parse(json) }) > 0);
       return entries;

@@ -1,5 +1,5 @@
-import { utf8Length } from '../core/serialize.js';
-import { flat } from '../protocol/frames.js';
+import { entryBytes } from '../core/entry-size.js';
+import { flat } from '../core/flat.js';
 import type { Snapshot } from '../protocol/serve.js';
 
 /**
@@ -81,9 +81,4 @@ export class TopicLog implements Snapshot {
       if (i === wrap) i = 0;
     }
   }
-}
-
-/** An entry's size as `maxBytes` counts it: the UTF-8 length of its event name and its JSON. */
-export function entryBytes(event: string, json: string): number {
-  return utf8Length(event) + utf8Length(json);
 }

@@ -6,6 +6,7 @@
  * serialized twice, whether it goes to one socket or ten thousand.
  */
 import type { ErrorCode, TruncationReason } from '../core/codes.js';
+import { flat } from '../core/flat.js';
 import { REPLAY_PREFIX } from '../core/names.js';
 
 /** A request id as it travels: a short string or a safe integer (DESIGN §8). */
@@ -84,17 +85,6 @@ export function seqText(seq: number): string {
   const rest = seq - high * 1e6;
   const mid = (rest / 1000) | 0;
   return DIGITS[high]! + PADDED[mid]! + PADDED[rest - mid * 1000]!;
-}
-
-/**
- * `s` as one flat string. Concatenation and `JSON.stringify` build a tree of parts (a V8 cons
- * string) that costs extra heap while kept and that every later copy (the socket write, a
- * longer frame) walks again; reading a character makes V8 flatten it once, in place, and the
- * garbage collector then drops the emptied tree node.
- */
-export function flat(s: string): string {
-  s.charCodeAt(0);
-  return s;
 }
 
 /**

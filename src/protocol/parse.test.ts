@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchItems, controlType, decodeFrame, normalizeReqId } from './parse.js';
-import { planReplay, requestedPosition } from './serve.js';
+import { planReplay } from './serve.js';
 import { endFrame } from './frames.js';
 
 describe('normalizeReqId', () => {
@@ -55,14 +55,6 @@ describe('planReplay', () => {
     ['an unusable epoch', 5, false, { reason: 'invalid', from: Infinity }],
   ] as const)('%s', (_label, since, epoch, plan) => {
     expect(planReplay(since, epoch, snap)).toEqual(plan);
-  });
-
-  it('reads the epoch from a position, the wire field, or treats it as absent', () => {
-    expect(requestedPosition({ seq: 3, epoch: 'e' }, undefined)).toEqual({ seq: 3, epoch: 'e' });
-    expect(requestedPosition({ seq: 3 }, undefined)).toEqual({ seq: 3, epoch: false });
-    expect(requestedPosition(3, 'e')).toEqual({ seq: 3, epoch: 'e' });
-    expect(requestedPosition(3, null)).toEqual({ seq: 3, epoch: undefined });
-    expect(requestedPosition(3, 5)).toEqual({ seq: 3, epoch: false });
   });
 });
 

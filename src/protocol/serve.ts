@@ -6,7 +6,7 @@ import type { ErrorCode, TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
 import { describe, gaplessError } from '../core/errors.js';
 import { logError } from '../core/log.js';
-import { isValidSeq } from '../core/position.js';
+import { inEpoch, parseSince } from '../core/position.js';
 import type { ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { deniedFrame, endFrame, errorFrame, msgFrame, replayHead, reqIdField, truncatedFrame, type ReqId } from './frames.js';
 import { batchItems, controlType, decodeFrame, normalizeReqId } from './parse.js';
@@ -29,7 +29,25 @@ export interface Snapshot {
  */
 export type SnapshotReader = (topic: string, from: number, held: { seq: unknown; epoch: unknown }) => Snapshot | Promise<Snapshot>;
 
-type RequestedPosition = ReturnType<typeof requestedPosition>;
+/** What a request asks a snapshot reader for. */
+export interface SnapshotRequest {
+  topic: string;
+  from: number;
+  /** The position the request holds, as the reader is given it (see SnapshotReader). */
+  held: { seq: unknown; epoch: unknown };
+}
+
+/**
+ * Starts reading the snapshots of a batch's requests together (one round trip for all of them)
+ * and returns the reader each item then takes its own snapshot from: one consistent snapshot
+ * per item, as when it is served alone.
+ */
+export type BatchReader = (requests: readonly SnapshotRequest[]) => SnapshotReader;
+
+type RequestedPosition = ReturnType<typeof parseSince>;
+
+/** What a reader is told an invalid request holds: nothing it could check for a rollback. */
+const NO_POSITION = { seq: undefined, epoch: undefined } as const;
 
 export interface ReplayPlan {
   reason: TruncationReason | undefined;
@@ -37,31 +55,18 @@ export interface ReplayPlan {
   from: number;
 }
 
-/**
- * A request's position: its seq, and its epoch (`undefined` for the seed form, a bare seq;
- * `false` when what was given cannot be an epoch). `since` may be a seq or a `{seq, epoch}`;
- * `epoch` is the wire frame's separate field.
- */
-export function requestedPosition(since: unknown, epoch: unknown): { seq: unknown; epoch: string | undefined | false } {
-  if (typeof since === 'object' && since !== null) {
-    const p = since as { seq?: unknown; epoch?: unknown };
-    return { seq: p.seq, epoch: typeof p.epoch === 'string' ? p.epoch : false };
-  }
-  return { seq: since, epoch: epoch === undefined || epoch === null ? undefined : typeof epoch === 'string' ? epoch : false };
+/** Which frames a request gets from a snapshot: the truncation rules (invalid, reset, evicted), in one pure function. */
+export function planReplay(since: unknown, epoch: unknown, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
+  return planFor(parseSince(since, epoch), snap);
 }
 
-/**
- * The truncation rules, in one pure function: an invalid `since` is `invalid`; another epoch, or
- * a `since` above the current seq, is `reset` (no `msg` follows); a `since` older than what is
- * still buffered is `evicted` (what is buffered follows).
- */
-export function planReplay(since: unknown, epoch: string | undefined | false, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
-  if (!isValidSeq(since) || epoch === false) return { reason: 'invalid', from: Infinity };
+function planFor(requested: RequestedPosition, snap: Pick<Snapshot, 'seq' | 'epoch' | 'oldest'>): ReplayPlan {
+  if (requested === null) return { reason: 'invalid', from: Infinity };
   // A topic with no state has nothing to miss for a client at 0, whatever epoch it names.
-  if (snap.epoch === undefined) return { reason: since > 0 ? 'reset' : undefined, from: Infinity };
-  if ((epoch !== undefined && epoch !== snap.epoch) || since > snap.seq) return { reason: 'reset', from: Infinity };
-  if (since + 1 < snap.oldest) return { reason: 'evicted', from: snap.oldest };
-  return { reason: undefined, from: since + 1 };
+  if (snap.epoch === undefined) return { reason: requested.seq > 0 ? 'reset' : undefined, from: Infinity };
+  if (!inEpoch(requested, snap.epoch) || requested.seq > snap.seq) return { reason: 'reset', from: Infinity };
+  if (requested.seq + 1 < snap.oldest) return { reason: 'evicted', from: snap.oldest };
+  return { reason: undefined, from: requested.seq + 1 };
 }
 
 /** Where a response goes: the platform's raw path when it has one, else its envelope `send`. */
@@ -170,7 +175,7 @@ export function serveReplay(
     send: channel === undefined ? frameSender(ws, platform) : channel.send,
     pace: channel?.pace,
     topic,
-    position: requestedPosition(since, epoch),
+    position: parseSince(since, epoch),
     reqField: reqIdField(reqId),
   };
   const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);
@@ -203,10 +208,10 @@ function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
 
 function readAndWrite(request: Request): Promise<void> {
   const { read, send, topic, position, reqField } = request;
-  const from = isValidSeq(position.seq) ? position.seq + 1 : Infinity;
+  const from = firstWanted(position);
   let snap: Snapshot | Promise<Snapshot>;
   try {
-    snap = read(topic, from, position);
+    snap = read(topic, from, position ?? NO_POSITION);
   } catch (error) {
     return backendFailed(send, topic, reqField, error);
   }
@@ -217,6 +222,11 @@ function readAndWrite(request: Request): Promise<void> {
     );
   }
   return writeFrames(request, snap) ?? Promise.resolve();
+}
+
+/** The first seq a request can use, as snapshot readers are asked for it. */
+function firstWanted(position: RequestedPosition): number {
+  return position === null ? Infinity : position.seq + 1;
 }
 
 function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<never> {
@@ -235,7 +245,7 @@ function backendFailed(send: (frame: string) => boolean, topic: string, reqField
  */
 function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
   const { send, pace, topic, position, reqField } = request;
-  const plan = planReplay(position.seq, position.epoch, snap);
+  const plan = planFor(position, snap);
   const last = snap.seq;
   const epoch = snap.epoch;
   const truncated = plan.reason !== undefined;
@@ -276,14 +286,29 @@ export interface FrameServer {
   [SERVE_FRAME](ws: unknown, frame: unknown, platform: ReplayPlatform): Promise<void> | undefined;
 }
 
-type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) => Promise<void>;
+/** Serves one request; `read`, when given, replaces the backend's own snapshot reader. */
+type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, read?: SnapshotReader) => Promise<void>;
 
 function logFailure(error: unknown): void {
   logError('replay failed', error);
 }
 
-/** Builds `handle` for a backend from its one-request server. */
-export function createFrameServer(serveOne: ServeOne): FrameServer {
+/** The snapshot requests of a batch's items that will be read (valid topics), as serveReplay will ask for them. */
+function batchRequests(items: readonly Record<string, unknown>[]): SnapshotRequest[] {
+  const requests: SnapshotRequest[] = [];
+  for (const item of items) {
+    if (!isValidTopic(item.topic) || isSystemTopic(item.topic)) continue;
+    const position = parseSince(item.since, item.epoch);
+    requests.push({ topic: item.topic, from: firstWanted(position), held: position ?? NO_POSITION });
+  }
+  return requests;
+}
+
+/**
+ * Builds `handle` for a backend from its one-request server, and its batch reader when reading
+ * many snapshots together saves round trips.
+ */
+export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): FrameServer {
   function serveFrame(ws: unknown, input: unknown, platform: ReplayPlatform): Promise<void> | undefined {
     const frame = decodeFrame(input);
     if (frame === undefined) return undefined;
@@ -295,9 +320,16 @@ export function createFrameServer(serveOne: ServeOne): FrameServer {
       sendUnrouted(ws, platform, errorFrame('INVALID_FRAME', normalizeReqId(frame.reqId)));
       return Promise.resolve();
     }
+    let read: SnapshotReader | undefined;
+    try {
+      read = readBatch?.(batchRequests(items as Record<string, unknown>[]));
+    } catch (error) {
+      // Each item then reads on its own.
+      logFailure(error);
+    }
     return (async () => {
       for (const item of items as Record<string, unknown>[]) {
-        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId).catch(logFailure);
+        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId, read).catch(logFailure);
       }
     })();
   }

@@ -45,8 +45,22 @@ export interface Runner {
    * the deadline; after NOSCRIPT the fallback EVAL is followed by its own WAIT.
    */
   publishReplicated(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, replicas: number, what: string, topic: string): Promise<[unknown, number]>;
+  /**
+   * Many calls of one script, each with its own reply and NOSCRIPT fallback: on a standalone
+   * client one pipeline (one socket write, one round trip); on Cluster, where a pipeline cannot
+   * span nodes, concurrent calls, written before any reply arrives (one round trip per shard,
+   * in parallel).
+   */
+  scripts(script: LuaScript, calls: readonly ScriptCall[], what: string): Promise<unknown>[];
   /** Any other call, under the same deadline. */
   watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
+}
+
+/** One call of a script in `Runner.scripts`; `topic` names it in a TIMEOUT error. */
+export interface ScriptCall {
+  readonly keys: readonly string[];
+  readonly args: readonly ScriptArg[];
+  readonly topic: string;
 }
 
 interface Pending {
@@ -198,6 +212,21 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
         };
         send(true);
       });
+    },
+    scripts(script, calls, what) {
+      if (!pipelines || calls.length < 2) return calls.map((c) => this.script(script, c.keys, c.args, what, c.topic));
+      const pipeline = (redis as Redis).pipeline();
+      const replies = calls.map(
+        (c) =>
+          new Promise<unknown>((resolve, reject) => {
+            const p: Pending = { at: performance.now() + ms, what, topic: c.topic, reject };
+            track(p);
+            (pipeline.evalsha as (...parts: unknown[]) => unknown).call(pipeline, script.sha, script.numberOfKeys, ...c.keys, ...c.args, evalsha(script, c.keys, c.args, p, resolve, reject));
+          }),
+      );
+      // Each call settles through its own callback; the pipeline's promise only repeats them.
+      pipeline.exec().catch(() => {});
+      return replies;
     },
 
     watch(promise, what, topic) {

@@ -4,16 +4,17 @@
  * the channel is the seq order. Each instance subscribes, on one duplicated connection, only to
  * the topics that have local subscribers, and relays what arrives to its platform.
  *
- * Pub/sub is at-most-once: while the subscriber connection is down, frames are lost. ioredis
- * resubscribes when it reconnects; clients see the seq gap on the next frame and replay it.
+ * Pub/sub is at-most-once: while the subscriber connection is down, frames are lost. When it is
+ * back, the hub resubscribes and relays from the buffer what its topics missed (catchUp).
  * Nothing is delivered twice: one subscription per topic per instance, whatever the number of
  * local sockets or attached platforms.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { FanoutAttachment, FanoutSink } from '../core/types.js';
 import type { Snapshot } from '../protocol/serve.js';
-import type { RedisClient, Runner } from './command.js';
-import { channelOf, topicOfChannel } from './keys.js';
+import type { Connection } from './client.js';
+import type { Runner } from './command.js';
+import { channelOf, slotOf, topicOfChannel } from './keys.js';
 
 const LOG = '[gapless-replay] fan-out:';
 
@@ -81,8 +82,35 @@ export function parseMessage(message: string): RelayFrame | undefined {
   return { seq, epoch: message.slice(a + 1, b), event: message.slice(b + 1, c), json: message.slice(c + 1) };
 }
 
-export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runner, readTail: TailReader, endEpoch: EpochEnder): FanoutHub {
-  const cluster = redis.isCluster;
+/** Most channels named by one (UN)SUBSCRIBE: large enough to batch, small enough that Redis answers it in a moment. */
+const CHANNELS_PER_COMMAND = 4096;
+
+/**
+ * Calls `send` with the channels in batches of at most CHANNELS_PER_COMMAND; on Cluster each batch
+ * holds one slot's channels (a sharded command may name channels of one slot only).
+ */
+function inBatches(channels: string[], send: (batch: string[]) => void, cluster: boolean): void {
+  const groups = cluster ? groupBySlot(channels) : [channels];
+  for (const group of groups) {
+    for (let i = 0; i < group.length; i += CHANNELS_PER_COMMAND) send(group.slice(i, i + CHANNELS_PER_COMMAND));
+  }
+}
+
+function groupBySlot(channels: string[]): string[][] {
+  const bySlot = new Map<number, string[]>();
+  for (const channel of channels) {
+    const slot = slotOf(channel);
+    const group = bySlot.get(slot);
+    if (group === undefined) bySlot.set(slot, [channel]);
+    else group.push(channel);
+  }
+  return [...bySlot.values()];
+}
+
+export function createFanoutHub(connection: Connection, runner: Runner, readTail: TailReader, endEpoch: EpochEnder): FanoutHub {
+  const cluster = connection.redis.isCluster;
+  /** Channels are named whole: the subscriber connection adds no keyPrefix. */
+  const prefix = connection.redisPrefix;
   const attachments = new Set<Attachment>();
   /** Attachments that have each topic active: a topic is subscribed while its count is > 0. */
   const counts = new Map<string, number>();
@@ -202,10 +230,13 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
       if (r !== undefined) r.held ??= [];
     }
     try {
-      if (topics.length > 0) {
-        const channels = topics.map((t) => channelOf(prefix, t));
-        await runner.watch(cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels), 'the resubscribe of', `${channels.length} topics`);
-      }
+      const calls: Promise<unknown>[] = [];
+      inBatches(
+        topics.map((t) => channelOf(prefix, t)),
+        (batch) => calls.push(cluster ? (s as Cluster).ssubscribe(...batch) : (s as Redis).subscribe(...batch)),
+        cluster,
+      );
+      await runner.watch(Promise.all(calls), 'the resubscribe of', `${topics.length} topics`);
     } catch (error) {
       console.warn(LOG, 'resubscribe failed:', error);
     }
@@ -260,9 +291,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
     // A connection of our own: a subscribed connection can run nothing else. Commands wait
     // through outages (our deadline bounds the caller) and ioredis resubscribes on reconnect.
     const options = { autoResubscribe: true, enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false };
-    sub = cluster
-      ? (redis as Cluster).duplicate(undefined, { shardedSubscribers: true, redisOptions: { ...(redis as Cluster).options.redisOptions, ...options } })
-      : (redis as Redis).duplicate(options);
+    sub = connection.duplicate(options);
     sub.on(cluster ? 'smessage' : 'message', onMessage);
     sub.on('error', (error: Error) => {
       if (!lost) console.warn(LOG, 'subscriber connection error:', error.message);
@@ -302,6 +331,8 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
 
   function subscribe(topic: string): Promise<void> {
     const channel = channelOf(prefix, topic);
+    // Wanted again before its UNSUBSCRIBE went out: it never leaves.
+    leaving.delete(channel);
     const s = subscriber();
     const call = ready(s).then(() => {
       // Still wanted, and still this connection (not detached meanwhile)?
@@ -322,11 +353,29 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
     return confirmed;
   }
 
+  /**
+   * Channels whose last local subscriber left during this turn. A closing socket can release
+   * thousands of topics at once; one command per channel would block this process (and Redis)
+   * for as long as it takes to write and answer each. They go out together after the turn, as
+   * few commands as Redis allows.
+   */
+  const leaving = new Set<string>();
+
   function unsubscribe(topic: string): void {
     if (sub === undefined) return;
-    const channel = channelOf(prefix, topic);
-    const call = (cluster ? (sub as Cluster).sunsubscribe(channel) : (sub as Redis).unsubscribe(channel)) as Promise<unknown>;
-    call.catch((error: unknown) => console.warn(LOG, `UNSUBSCRIBE ${channel} failed:`, error));
+    if (leaving.size === 0) setImmediate(flushLeaving);
+    leaving.add(channelOf(prefix, topic));
+  }
+
+  function flushLeaving(): void {
+    const s = sub;
+    const channels = [...leaving];
+    leaving.clear();
+    if (s === undefined) return;
+    inBatches(channels, (batch) => {
+      const call = (cluster ? (s as Cluster).sunsubscribe(...batch) : (s as Redis).unsubscribe(...batch)) as Promise<unknown>;
+      call.catch((error: unknown) => console.warn(LOG, `UNSUBSCRIBE of ${batch.length} channel(s) failed:`, error));
+    }, cluster);
   }
 
   function idle(a: Attachment, topic: string): void {
@@ -372,6 +421,7 @@ export function createFanoutHub(redis: RedisClient, prefix: string, runner: Runn
             sub = undefined;
             lost = false;
             waitingReady = undefined;
+            leaving.clear();
             s.disconnect();
           }
         },

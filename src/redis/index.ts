@@ -6,6 +6,7 @@
  */
 export { createReplay, type RedisReplay, type RedisReplayOptions } from './replay.js';
 export type { RedisClient } from './command.js';
+export type { SeedRedisClient } from './client.js';
 export type { Entry, AsyncReplay, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 export type { Position, Since } from '../core/position.js';
 export type { PublishOptions } from '../core/idempotency.js';

@@ -57,3 +57,30 @@ export function topicOfChannel(prefix: string, channel: string): string | undefi
 export function scanPattern(prefix: string): string {
   return prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
 }
+
+/** CRC16-CCITT (XMODEM), the checksum Redis Cluster maps keys to slots with. */
+const CRC16 = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let k = 0; k < 8; k++) c = c & 0x8000 ? (c << 1) ^ 0x1021 : c << 1;
+    table[i] = c & 0xffff;
+  }
+  return table;
+})();
+
+/**
+ * The Cluster slot of a key or shard channel: the CRC16 of its hash tag (the text between the
+ * first `{` and the next `}`, when not empty) or of the whole name, UTF-8 encoded, mod 16384.
+ * Commands that name many channels (SSUBSCRIBE, SUNSUBSCRIBE) must keep to one slot.
+ */
+export function slotOf(name: string): number {
+  const open = name.indexOf('{');
+  if (open >= 0) {
+    const close = name.indexOf('}', open + 1);
+    if (close > open + 1) name = name.slice(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of Buffer.from(name)) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >> 8) ^ byte) & 0xff]!;
+  return crc & 16383;
+}

@@ -11,12 +11,14 @@ import { logError } from '../core/log.js';
 import { idempotencyId } from '../core/idempotency.js';
 import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
-import { isValidSeq, parseSince, type Position, type Since } from '../core/position.js';
+import { inEpoch, isValidSeq, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
+import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { createFrameServer, serveReplay, type FrameServer, type Snapshot, type SnapshotReader, type SnapshotRequest } from '../protocol/serve.js';
 import { createClock } from './clock.js';
-import { createRunner, type RedisClient } from './command.js';
+import { createRunner, type RedisClient, type ScriptCall } from './command.js';
+import { connectionOf, type SeedRedisClient } from './client.js';
 import { createFanoutHub } from './fanout.js';
 import { idKey, prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
@@ -43,6 +45,8 @@ export interface RedisReplayOptions {
   replicas?: number;
   /** Seconds a publish `id` is remembered per topic: a repeat within it stores nothing. Default 300. */
   idempotencyWindow?: number;
+  /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
+  maxEntryBytes?: number;
 }
 
 /**
@@ -88,19 +92,12 @@ function rowSeq(row: Row): number {
   return Number(row[0].slice(2));
 }
 
-export function createReplay(redis: RedisClient, options?: RedisReplayOptions): RedisReplay {
-  if (typeof (redis as { evalsha?: unknown } | null)?.evalsha !== 'function') {
-    throw gaplessError('type', 'INVALID_ARGUMENT', `redis must be an ioredis Redis or Cluster client, got ${describe(redis)}`);
-  }
-  const clientOptions = (redis as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
-  if (clientOptions?.keyPrefix || clientOptions?.redisOptions?.keyPrefix) {
-    // ioredis would prefix our keys but not the fan-out channels or SCAN patterns.
-    throw gaplessError('type', 'INVALID_ARGUMENT', 'redis must not have a keyPrefix: pass the prefix option to createReplay instead');
-  }
+export function createReplay(client: RedisClient | SeedRedisClient, options?: RedisReplayOptions): RedisReplay {
   const opts = optionsObject('options', options);
   const size = positiveIntOption('size', opts.size, 1000);
   const ttl = nonNegativeIntOption('ttl', opts.ttl, 0);
-  const prefix = prefixOption(opts.prefix);
+  const connection = connectionOf(client, prefixOption(opts.prefix));
+  const { redis, prefix } = connection;
   const timeout = positiveIntOption('timeout', opts.timeout, 2000);
   const replicas = nonNegativeIntOption('replicas', opts.replicas, 0);
   const idWindow = positiveIntOption('idempotencyWindow', opts.idempotencyWindow, 300);
@@ -108,11 +105,12 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const runner = createRunner(redis, timeout);
   const slowRunner = createRunner(redis, timeout * 10);
   const clock = createClock(redis, runner);
-  const fanout = createFanoutHub(redis, prefix, runner, (topic, from, held) => snapshot(topic, from, held), (topic, old) => endEpoch(topic, old));
+  const fanout = createFanoutHub(connection, runner, (topic, from, held) => snapshot(topic, from, held), (topic, old) => endEpoch(topic, old));
   /** Per topic, the highest seq a publish reply gave in its epoch; insertion order bounds it. */
   const marks = new Map<string, Mark>();
   /** Topics whose local deliveries wait while an epoch that went back is being ended. */
   const holds = new Map<string, HeldDelivery[]>();
+  const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
@@ -120,20 +118,26 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
   /**
-   * One read script call. `fix`: a position read of the server's own, which fixes a pending epoch
-   * for a topic with no state (a replay never does). `held`: the position a caller holds; when it
-   * is above the topic's seq in the same epoch (or `'-'`: the caller saw that epoch go back), the
-   * script ends that epoch.
+   * The read script's call for a topic's snapshot from seq `from` on (`0`: the position only).
+   * `fix`: a position read of the server's own, which fixes a pending epoch for a topic with no
+   * state (a replay never does). `held`: the position a caller holds; when it is above the
+   * topic's seq in the same epoch (or `'-'`: the caller saw that epoch go back), the script ends
+   * that epoch.
    */
-  function read(topic: string, from: number, fix: boolean, heldEpoch: unknown = '', heldSeq: unknown = 0): Promise<ReadReply> {
+  function readCall(topic: string, from: number, fix: boolean, heldEpoch: unknown = '', heldSeq: unknown = 0): ScriptCall {
     const keys = topicKeys(prefix, topic);
     const first = Number.isSafeInteger(from) && from > 0 ? String(from) : '0';
     const claim = typeof heldEpoch === 'string' && (heldSeq === '-' || isValidSeq(heldSeq));
-    return runner.script(readScript, [keys.stream, keys.epoch], [first, size, fix ? pendingTtl : 0, claim ? heldEpoch : '', claim ? (heldSeq as number | string) : 0], 'a read of', topic) as Promise<ReadReply>;
+    return { keys: [keys.stream, keys.epoch], args: [first, size, fix ? pendingTtl : 0, claim ? heldEpoch : '', claim ? (heldSeq as number | string) : 0], topic };
   }
 
-  function snapshot(topic: string, from: number, held?: { seq: unknown; epoch: unknown }): Promise<Snapshot> {
-    return read(topic, from, false, held?.epoch, held?.seq).then(([seq, epoch, oldest, rows]) => ({
+  function read(topic: string, from: number, fix: boolean, heldEpoch?: unknown, heldSeq?: unknown): Promise<ReadReply> {
+    const call = readCall(topic, from, fix, heldEpoch, heldSeq);
+    return runner.script(readScript, call.keys, call.args, 'a read of', topic) as Promise<ReadReply>;
+  }
+
+  function toSnapshot([seq, epoch, oldest, rows]: ReadReply): Snapshot {
+    return {
       seq,
       epoch: epoch === '' ? undefined : epoch,
       oldest,
@@ -143,11 +147,32 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
           if (s >= start && !emit(s, row[1][0]!, row[1][1]!)) return;
         }
       },
-    }));
+    };
   }
 
-  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown) =>
-    serveReplay(snapshot, ws, topic, since, epoch, platform, reqId);
+  function snapshot(topic: string, from: number, held?: { seq: unknown; epoch: unknown }): Promise<Snapshot> {
+    return read(topic, from, false, held?.epoch, held?.seq).then(toSnapshot);
+  }
+
+  /** A replay-batch's snapshots: one read script call per distinct request, all in one round trip. */
+  function readBatch(requests: readonly SnapshotRequest[]): SnapshotReader {
+    const wanted = new Map<string, SnapshotRequest>();
+    const name = (topic: string, from: number, held: { seq: unknown; epoch: unknown }) => topic + '\n' + from + '\n' + String(held.epoch) + '\n' + String(held.seq);
+    for (const request of requests) wanted.set(name(request.topic, request.from, request.held), request);
+    const names = [...wanted.keys()];
+    const reads = new Map<string, Promise<Snapshot>>();
+    const calls = [...wanted.values()].map(({ topic, from, held }) => readCall(topic, from, false, held.epoch, held.seq));
+    runner.scripts(readScript, calls, 'a batch read of').forEach((reply, i) => {
+      const snap = (reply as Promise<ReadReply>).then(toSnapshot);
+      // An item denied by the gate never takes its snapshot: its failure is not unhandled.
+      snap.catch(() => {});
+      reads.set(names[i]!, snap);
+    });
+    return (topic, from, held) => reads.get(name(topic, from, held)) ?? snapshot(topic, from, held);
+  }
+
+  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, reader?: SnapshotReader) =>
+    serveReplay(reader ?? snapshot, ws, topic, since, epoch, platform, reqId);
 
   async function position(topic: string): Promise<Position> {
     assertTopic(topic);
@@ -256,7 +281,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
     return runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic).then(([reply, acked]) => settle(reply, acked));
   }
   return {
-    ...createFrameServer(serveOne),
+    ...createFrameServer(serveOne, readBatch),
 
     attachFanout: (sink) => fanout.attach(sink),
 
@@ -269,6 +294,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
         assertPlatform(platform);
         id = idempotencyId(options);
         json = serializeData(data);
+        assertEntrySize(event, json, maxEntryBytes, 'maxEntryBytes', topic);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -291,31 +317,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       if (!Array.isArray(topics)) throw gaplessError('type', 'INVALID_ARGUMENT', `topics must be an array, got ${describe(topics)}`);
       for (const topic of topics) assertTopic(topic);
       const unique = [...new Set(topics)];
-      let replies: ReadReply[];
-      if (cluster || unique.length < 2) {
-        // Cluster pipelines cannot span slots; concurrent calls are still written before any
-        // reply arrives, so the wait is one round trip.
-        replies = await Promise.all(unique.map((topic) => read(topic, 0, true)));
-      } else {
-        const pipeline = redis.pipeline();
-        for (const topic of unique) {
-          const keys = topicKeys(prefix, topic);
-          pipeline.evalsha(readScript.sha, readScript.numberOfKeys, keys.stream, keys.epoch, '0', size, pendingTtl, '', 0);
-        }
-        const results = await runner.watch(pipeline.exec(), 'the positions of', `${unique.length} topics`);
-        const pending: Promise<ReadReply>[] = [];
-        for (let i = 0; i < unique.length; i++) {
-          const [error, reply] = results?.[i] ?? [new Error('missing pipeline reply'), null];
-          if (error) {
-            // NOSCRIPT (a restarted Redis): the single-call path loads the script.
-            if (!error.message.startsWith('NOSCRIPT')) throw error;
-            pending.push(read(unique[i]!, 0, true));
-          } else {
-            pending.push(Promise.resolve(reply as ReadReply));
-          }
-        }
-        replies = await Promise.all(pending);
-      }
+      const replies = (await Promise.all(runner.scripts(readScript, unique.map((topic) => readCall(topic, 0, true)), 'the positions of'))) as ReadReply[];
       const result: Record<string, Position> = {};
       unique.forEach((topic, i) => (result[topic] = { seq: replies[i]![0], epoch: replies[i]![1] }));
       return result;
@@ -326,7 +328,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       const from = parseSince(since);
       if (from === null) return [];
       const [, epoch, , rows] = await read(topic, from.seq + 1, false);
-      if (from.epoch !== undefined && from.epoch !== epoch) return [];
+      if (!inEpoch(from, epoch)) return [];
       return rows.map((row) => ({ seq: rowSeq(row), topic, event: row[1][0]!, data: JSON.parse(row[1][1]!) as unknown }));
     },
 
@@ -341,7 +343,7 @@ export function createReplay(redis: RedisClient, options?: RedisReplayOptions): 
       }
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
       // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
-      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(prefix)), 'clear() under', prefix)));
+      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(connection.redisPrefix)), 'clear() under', prefix)));
     },
 
     async clearTopic(topic) {
@@ -363,7 +365,9 @@ async function clearNode(node: Redis, pattern: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) {
       const pipeline = node.pipeline();
-      for (const key of keys) pipeline.unlink(key);
+      // SCAN answers whole key names; the node's ioredis would add its own keyPrefix again.
+      const own = node.options.keyPrefix?.length ?? 0;
+      for (const key of keys) pipeline.unlink(key.slice(own));
       await pipeline.exec();
     }
   } while (cursor !== '0');

@@ -1,5 +1,5 @@
 /**
- * The contract every replay buffer keeps (DESIGN §3, §4, §8), written once and run against
+ * The contract every replay buffer keeps (API, wire frames, edge rules), written once and run against
  * each backend. Every call is awaited, so the synchronous memory buffer and the async Redis
  * buffer share it; differences are declared as capabilities, never branched on by name.
  */
@@ -9,7 +9,7 @@ import { ForeignPlatform, RecordingPlatform } from '../helpers/recording-platfor
 
 export interface ContractBackend {
   /** A fresh, empty buffer that shares nothing with earlier ones (its own prefix on Redis). */
-  create(options?: { size?: number }): Promise<AnyReplay>;
+  create(options?: { size?: number; maxEntryBytes?: number }): Promise<AnyReplay>;
 }
 
 const EPOCH = /^[0-9A-Za-z_-]{1,32}$/;
@@ -86,6 +86,36 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
         expect(await replay.seq('chat')).toBe(0);
         expect(await replay.publish(platform, 'chat', 'created', 'ok')).toBe(1);
         expect(platform.live).toHaveLength(1);
+      });
+
+      it('throws ENTRY_TOO_LARGE for an entry over maxEntryBytes, counted in UTF-8 bytes, and consumes no seq', async () => {
+        const replay = await backend.create({ maxEntryBytes: 20 });
+        const platform = new RecordingPlatform();
+        // Event "e" (1 byte) + JSON "\"xxx…\"": 1 + 2 + n bytes.
+        expect(await replay.publish(platform, 'chat', 'e', 'x'.repeat(17))).toBe(1);
+        await expect(async () => replay.publish(platform, 'chat', 'e', 'x'.repeat(18))).rejects.toThrow('entry of 21 bytes exceeds maxEntryBytes 20 (topic "chat", event "e")');
+        // 6 UTF-16 units, 21 UTF-8 bytes: a limit counted in units would let it through.
+        await expect(async () => replay.publish(platform, 'chat', 'e', '日本語日本語')).rejects.toMatchObject({ code: 'ENTRY_TOO_LARGE', name: 'RangeError' });
+        await expect(async () => replay.publish(platform, 'chat', 'e', 'y'.repeat(5_000_000))).rejects.toMatchObject({ code: 'ENTRY_TOO_LARGE' });
+        expect(await replay.publish(platform, 'chat', 'e', 'ok')).toBe(2);
+        expect(platform.live.map((f) => f.seq)).toEqual([1, 2]);
+        expect((await replay.since('chat', 0)).map((e) => e.data)).toEqual(['x'.repeat(17), 'ok']);
+      });
+
+      it('accepts an entry of exactly 1 MiB by default and rejects one byte more', async () => {
+        const replay = await backend.create();
+        const platform = new RecordingPlatform();
+        const fits = 'x'.repeat(1024 * 1024 - 3);
+        expect(await replay.publish(platform, 'big', 'e', fits)).toBe(1);
+        await expect(async () => replay.publish(platform, 'big', 'e', fits + 'x')).rejects.toMatchObject({ code: 'ENTRY_TOO_LARGE' });
+        expect(await replay.seq('big')).toBe(1);
+      });
+
+      it.each([[0], [-1], [1.5], ['1024'], [null]])('rejects maxEntryBytes = %s at construction, naming the option', async (value) => {
+        await expect(backend.create({ maxEntryBytes: value as number })).rejects.toMatchObject({
+          code: 'INVALID_OPTION',
+          message: expect.stringMatching(/^maxEntryBytes must be a positive integer, got /),
+        });
       });
 
       it('stores and sends undefined, functions and symbols as null, live and on replay', async () => {
@@ -478,17 +508,6 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
         expect(replay.handle('ws', frame, platform)).toBe(true);
         await expect.poll(() => platform.sent.get('ws')?.length ?? 0).toBe(1);
         expect(platform.take()).toEqual([{ type: 'error', code: 'INVALID_FRAME', reqId: 'q' }]);
-      });
-
-      it('serves the seed hooks.ws call form unchanged', async () => {
-        const { replay, platform, epoch } = await filled(2);
-        const data = Buffer.from(JSON.stringify({ type: 'replay', topic: 'chat', since: 1, reqId: 'seed' }));
-        const msg = JSON.parse(Buffer.from(data).toString());
-        await replay.replay('ws', msg.topic, msg.since, platform, msg.reqId);
-        expect(frames(platform).map((f) => f.data)).toEqual([
-          { reqId: 'seed', seq: 2, event: 'created', data: { n: 2 } },
-          { reqId: 'seed', seq: 2, epoch },
-        ]);
       });
     });
   });

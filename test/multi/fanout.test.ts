@@ -62,6 +62,30 @@ async function expectComplete(list: Client[], finals: Record<string, Position>, 
   }
 }
 
+/**
+ * Tracks bursts of publishing: `reached(n)` waits until at least `n` messages of `topics` are
+ * published, then says how many; `running` is true until every burst has finished. A fault placed
+ * "mid-run" asserts `running` at the moment it happens, so it cannot silently land after the run.
+ */
+function track(bursts: Promise<unknown>[], reader: Instance, topics: string[]) {
+  let running = true;
+  const all = Promise.all(bursts).finally(() => (running = false));
+  return {
+    all,
+    get running() {
+      return running;
+    },
+    async reached(n: number): Promise<number> {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const published = Object.values(await reader.positions(topics)).reduce((sum, p) => sum + p.seq, 0);
+        if (published >= n || !running || Date.now() > deadline) return published;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+}
+
 async function fleet(env: Record<string, string>, count = 3): Promise<{ instances: Instance[]; balancer: Balancer; alive: Set<Instance> }> {
   const instances = await Promise.all(Array.from({ length: count }, (_, i) => startInstance(`i${i}`, env)));
   const alive = new Set(instances);
@@ -96,11 +120,13 @@ function suite(name: string, env: () => Record<string, string>) {
       const list = clients(balancer.url, 30, 4, positions);
       await new Promise((r) => setTimeout(r, 300));
       const victim = instances[2]!;
-      const publishing = [instances[0]!.burst(TOPICS, 1500, 4), instances[1]!.burst(TOPICS, 1500, 4)];
-      await new Promise((r) => setTimeout(r, 200));
+      const publishing = track([instances[0]!.burst(TOPICS, 1500, 4), instances[1]!.burst(TOPICS, 1500, 4)], instances[0]!, TOPICS);
+      expect(await publishing.reached(200)).toBeGreaterThanOrEqual(200);
       alive.delete(victim);
       await victim.kill();
-      await Promise.all(publishing);
+      // The kill landed while messages were still being published.
+      expect(publishing.running).toBe(true);
+      await publishing.all;
       const finals = await instances[0]!.positions(TOPICS);
       await expectComplete(list, finals);
     }, 90_000);
@@ -134,10 +160,12 @@ describe('subscriber connection killed', () => {
     const positions = await instances[0]!.positions(TOPICS);
     const list = clients(balancer.url, 20, 4, positions);
     await new Promise((r) => setTimeout(r, 300));
-    const publishing = instances.map((i) => i.burst(TOPICS, 1000, 2));
-    await new Promise((r) => setTimeout(r, 100));
+    const publishing = track(instances.map((i) => i.burst(TOPICS, 1000, 2)), instances[0]!, TOPICS);
+    expect(await publishing.reached(100)).toBeGreaterThanOrEqual(100);
     expect(await standalone.server().cli('CLIENT', 'KILL', 'TYPE', 'pubsub')).not.toBe('0');
-    await Promise.all(publishing);
+    // The kill landed while messages were still being published.
+    expect(publishing.running).toBe(true);
+    await publishing.all;
     // Frames published while an instance's subscriber was down are relayed by that instance
     // once it is back (or replayed by clients that saw the gap): no later publish is needed.
     const finals = await instances[0]!.positions(TOPICS);

@@ -2,6 +2,7 @@
 import { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/redis/index.js';
+import { channelOf, slotOf, topicKeys } from '../../src/redis/keys.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { useRedisCluster } from '../helpers/redis-server.js';
 
@@ -57,6 +58,12 @@ describe('redis cluster', () => {
     } finally {
       other.disconnect();
     }
+  });
+
+  it('computes the slot of every key and channel as Redis does (hash tags, braces, UTF-8)', async () => {
+    const node = redis.client().nodes('master')[0]!;
+    const names = ['plain', '', '{}', '{}x', 'a{b}c', 'a{}b{c}', '{{x}}', ...['chat', '}x', '{a}', '日本語 🎉', 'x'.repeat(256)].flatMap((t) => [topicKeys('p:', t).stream, channelOf('app:p:', t)])];
+    for (const name of names) expect([name, slotOf(name)]).toEqual([name, Number(await node.cluster('KEYSLOT', name))]);
   });
 
   it('clear() scans every master and removes only keys under the prefix', async () => {

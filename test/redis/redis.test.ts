@@ -75,10 +75,6 @@ describe('options', () => {
     expect(() => createReplay(redis, options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
-  it('rejects a client with a keyPrefix, which would not reach channels or SCAN', () => {
-    expect(() => createReplay(client(server.port, { keyPrefix: 'app:', lazyConnect: true }))).toThrow('pass the prefix option');
-  });
-
   it('rejects something that is not an ioredis client', () => {
     expect(() => createReplay({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });

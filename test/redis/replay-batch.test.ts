@@ -1,0 +1,83 @@
+/**
+ * A replay-batch reads all its items in one round trip (a pipeline of one read script call per
+ * item; on Cluster concurrent calls, one round trip per shard in parallel), proven through a
+ * proxy that adds latency: item by item, 50 items would take 50 round trips.
+ */
+import { Cluster, Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createReplay, type RedisClient, type RedisReplay } from '../../src/redis/index.js';
+import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
+import { RecordingPlatform } from '../helpers/recording-platform.js';
+import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
+
+const DELAY_MS = 60;
+const ITEMS = 50;
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** Fills ITEMS topics through `direct`, then times one replay-batch through `slow`; checks every frame. */
+async function timedBatch(direct: RedisReplay, slow: RedisReplay, slowClient: RedisClient, roundTripMs: number, scriptCalls: () => Promise<number>) {
+  const platform = new RecordingPlatform();
+  const topics = Array.from({ length: ITEMS }, (_, i) => `room-${i}`);
+  for (const topic of topics) for (let n = 1; n <= 3; n++) await direct.publish(platform, topic, 'e', `${topic}/${n}`);
+  const positions = await direct.positions(topics);
+  // Warm the slow path (a connection to every node, the slot map) so that only the batch is timed.
+  await slow.positions(topics);
+  await slowClient.ping();
+
+  const items = topics.map((topic, i) => ({ topic, since: 1, epoch: positions[topic]!.epoch, reqId: i }));
+  const callsBefore = await scriptCalls();
+  const started = performance.now();
+  expect(slow.handle('ws', { type: 'replay-batch', items }, platform)).toBe(true);
+  const ends = () => (platform.sent.get('ws') ?? []).filter((f) => f.event === 'end').length;
+  await expect.poll(ends, { timeout: ITEMS * roundTripMs * 2, interval: 2 }).toBe(ITEMS);
+  const elapsed = performance.now() - started;
+  // One read script call per item: each item's frames come from its own atomic snapshot.
+  expect((await scriptCalls()) - callsBefore).toBe(ITEMS);
+
+  // Each item in order: its two missed entries, then its end, from one snapshot.
+  expect(platform.take().map((f) => [f.topic, f.event, (f.data as { seq: number }).seq])).toEqual(
+    topics.flatMap((topic) => [[`__replay:${topic}`, 'msg', 2], [`__replay:${topic}`, 'msg', 3], [`__replay:${topic}`, 'end', 3]]),
+  );
+  return elapsed;
+}
+
+/** EVALSHA calls Redis has run, summed over `nodes`. */
+async function evalshaCalls(nodes: Redis[]): Promise<number> {
+  let total = 0;
+  for (const node of nodes) total += Number(/cmdstat_evalsha:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0);
+  return total;
+}
+
+describe('replay-batch round trips', () => {
+  const standalone = useRedis();
+  const clustered = useRedisCluster();
+
+  it(`standalone: a ${ITEMS}-item batch completes within 3 round trips`, async () => {
+    const proxy = await startLatencyProxy(standalone.server().port, DELAY_MS);
+    const slowClient = new Redis(proxy.port, '127.0.0.1');
+    cleanup.push(() => proxy.close(), () => slowClient.disconnect());
+    const direct = createReplay(standalone.client(), { prefix: 'batch:' });
+    const slow = createReplay(slowClient, { prefix: 'batch:' });
+    const elapsed = await timedBatch(direct, slow, slowClient, proxy.roundTripMs, () => evalshaCalls([standalone.client()]));
+    expect(elapsed).toBeLessThan(3 * proxy.roundTripMs);
+  });
+
+  it(`Cluster: a ${ITEMS}-item batch over every shard completes within 3 round trips`, async () => {
+    const proxies: LatencyProxy[] = [];
+    const natMap: Record<string, { host: string; port: number }> = {};
+    for (const port of clustered.servers().ports) {
+      const proxy = await startLatencyProxy(port, DELAY_MS);
+      proxies.push(proxy);
+      natMap[`127.0.0.1:${port}`] = { host: '127.0.0.1', port: proxy.port };
+    }
+    const slowClient = new Cluster([{ host: '127.0.0.1', port: proxies[0]!.port }], { natMap });
+    cleanup.push(() => Promise.all(proxies.map((p) => p.close())), () => slowClient.disconnect());
+    const direct = createReplay(clustered.client(), { prefix: 'batchc:' });
+    const slow = createReplay(slowClient, { prefix: 'batchc:' });
+    const elapsed = await timedBatch(direct, slow, slowClient, proxies[0]!.roundTripMs, () => evalshaCalls(clustered.client().nodes('master')));
+    expect(elapsed).toBeLessThan(3 * proxies[0]!.roundTripMs);
+  });
+});
