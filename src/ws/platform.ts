@@ -5,6 +5,8 @@
  * replay of a socket is pending, that socket's later frames wait. A replay request sent
  * after a subscribe is therefore never answered before the subscription exists.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { gaplessError, describe } from '../core/errors.js';
 import { assertEvent, assertTopic, isSystemTopic, isValidTopic } from '../core/names.js';
@@ -18,6 +20,8 @@ import { envelopeFrame, liveFrame, subscribeDeniedFrame, subscribedFrame, type R
 import { batchItems, controlType, decodeFrame, isReplayType, normalizeReqId } from '../protocol/parse.js';
 import { SERVE_FRAME, type FrameServer } from '../protocol/serve.js';
 import { verdictOf, type WsHooks } from './hooks.js';
+import { createUpgradeHandler } from './upgrade.js';
+import { adoptSocket } from './user-data.js';
 
 export interface PlatformOptions {
   /** A replay buffer: the platform answers `replay` / `replay-batch` frames with it. */
@@ -48,6 +52,12 @@ export interface Platform extends ReplayPlatform<WebSocket> {
   readonly connections: number;
   /** Close every socket with 1001 and stop relaying; resolves when they are gone. */
   close(): Promise<void>;
+  /**
+   * Takes an HTTP upgrade for this platform's `noServer` WebSocketServer (from a server's
+   * 'upgrade' event): runs the `upgrade` hook, then accepts with its user data, or refuses
+   * with 401 (`false`) or 500 (a throw). `attach` calls it after its path and origin checks.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 interface SocketState {
@@ -236,6 +246,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   function track(ws: WebSocket): void {
     if (sockets.has(ws)) return;
+    if (!adoptSocket(ws, hooks())) return;
     const state: SocketState = { ws, topics: new Set(), queue: [], busy: false, closing: false };
     sockets.set(ws, state);
     ws.on('error', (error) => logError('socket error', error));
@@ -314,6 +325,8 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     get connections() {
       return sockets.size;
     },
+
+    handleUpgrade: createUpgradeHandler(wss, hooks),
 
     async close() {
       wss.off('connection', onConnection);
