@@ -49,9 +49,9 @@ async function start(files: Record<string, string>, options?: Parameters<typeof 
 }
 
 /** Opens a socket and keeps every text frame it receives (some come with the handshake). */
-function open(url: string, protocol?: string, timeoutMs = 5000): Promise<WebSocket & { frames: string[] }> {
+function open(url: string, protocol?: string, timeoutMs = 5000, headers?: Record<string, string>): Promise<WebSocket & { frames: string[] }> {
   return new Promise((resolve, reject) => {
-    const ws = Object.assign(new WebSocket(url, protocol), { frames: [] as string[] });
+    const ws = Object.assign(new WebSocket(url, protocol, { headers }), { frames: [] as string[] });
     clients.push(ws);
     ws.on('message', (d) => ws.frames.push(String(d)));
     const timer = setTimeout(() => reject(new Error(`no connection to ${url}`)), timeoutMs);
@@ -107,5 +107,18 @@ describe('gapless() Vite plugin', () => {
     const ws = await open(`ws://${host}/ws`);
     const answer = await ask(ws, JSON.stringify({ type: 'subscribe', topic: 'chat', ref: 1 }));
     expect(JSON.parse(answer)).toEqual({ type: 'subscribed', topic: 'chat', ref: 1 });
+  });
+
+  it('runs the upgrade hook of hooks.ws in vite dev: cookies in, 401 on false, ws.getUserData() in later hooks', async () => {
+    const host = await start({
+      'src/hooks.ws.ts': [
+        `export async function upgrade({ cookies }) { return cookies.name ? { name: cookies.name } : false; }`,
+        `export function message(ws, { data }) { ws.send(ws.getUserData().name + ':' + String(data)); }`,
+        '',
+      ].join('\n'),
+    });
+    await expect(open(`ws://${host}/ws`)).rejects.toThrow('refused: 401');
+    const ws = await open(`ws://${host}/ws`, undefined, 5000, { cookie: 'name=ada%20l' });
+    expect(await ask(ws, 'hi')).toBe('ada l:hi');
   });
 });

@@ -1,22 +1,27 @@
 /**
- * attach(), the process-wide registry and the SvelteKit `handle`, over real HTTP servers and
- * real `ws` clients on 127.0.0.1.
+ * attach(), the `upgrade` hook and `ws.getUserData()`, the process-wide registry and the
+ * SvelteKit `handle`, over real HTTP servers and real `ws` clients on 127.0.0.1.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createReplay } from '../memory/index.js';
 import { attach, type AttachOptions } from './attach.js';
+import type { Hooks, UpgradeContext } from './hooks.js';
+import { createPlatform, type Platform } from './platform.js';
 import { closePlatform, getPlatform, registerHooks, registerReplay, type AppHooks } from './registry.js';
 import { handle } from './sveltekit.js';
+import type { UserSocket } from './user-data.js';
 
 const servers: Server[] = [];
 const clients: WebSocket[] = [];
+const platforms: Platform[] = [];
 
 afterEach(async () => {
   for (const ws of clients.splice(0)) ws.terminate();
   await closePlatform();
+  await Promise.all(platforms.splice(0).map((p) => p.close()));
   await Promise.all(
     servers.splice(0).map((s) => {
       s.closeAllConnections();
@@ -149,8 +154,10 @@ describe('attach', () => {
     expect(error).toHaveBeenCalledTimes(1);
     let opened = false;
     const pending = socket(`ws://127.0.0.1:${port}/ws`).then((ws) => ((opened = true), ws));
-    await new Promise((r) => setTimeout(r, 200));
+    // The upgrade request has arrived and is parked in `ready`: nothing may have answered it.
+    await vi.waitFor(() => expect(calls).toBe(2), { timeout: 5000 });
     expect(opened).toBe(false);
+    expect(getPlatform().connections).toBe(0);
     release();
     const ws = await pending;
     ws.send('x');
@@ -176,6 +183,263 @@ describe('attach', () => {
     expect(() => attach(server, { allowedOrigins: 'https://x.example' as unknown as string[] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => attach({} as Server)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(server.listenerCount('upgrade')).toBe(0);
+  });
+});
+
+/** A plain `ws` server the app wires itself: a `noServer` WebSocketServer, its platform, attach(). */
+async function plainServer(hooks: AppHooks, options?: Omit<AttachOptions, 'platform'>): Promise<{ platform: Platform; url: string }> {
+  const platform = createPlatform(new WebSocketServer({ noServer: true }), { hooks });
+  platforms.push(platform);
+  const { port } = await listen({ ...options, platform });
+  return { platform, url: `ws://127.0.0.1:${port}/ws` };
+}
+
+interface User {
+  name: string;
+}
+
+/** Records what each hook sees of the socket's user data, in order. */
+function recordingHooks(upgrade: (ctx: UpgradeContext) => unknown) {
+  const seen: [string, unknown][] = [];
+  const hooks: Hooks<User> = {
+    upgrade: upgrade as Hooks<User>['upgrade'],
+    open(ws) {
+      seen.push(['open', ws.getUserData()]);
+    },
+    message(ws, { data }) {
+      seen.push(['message', ws.getUserData()]);
+      ws.send(`${ws.getUserData().name}:${String(data)}`);
+    },
+    subscribe(ws, topic) {
+      seen.push(['subscribe', ws.getUserData()]);
+      return topic === `inbox:${ws.getUserData().name}` || 'FORBIDDEN';
+    },
+    close(ws) {
+      seen.push(['close', ws.getUserData()]);
+    },
+  };
+  return { hooks, seen };
+}
+
+describe('upgrade hook and ws.getUserData()', () => {
+  it('gets request, headers, parsed cookies, url and remoteAddress before the upgrade is accepted', async () => {
+    const contexts: UpgradeContext[] = [];
+    let connectionsDuringHook = -1;
+    const { platform, url } = await plainServer({
+      upgrade(ctx) {
+        contexts.push(ctx);
+        connectionsDuringHook = platform.connections;
+        return {};
+      },
+    });
+    await socket(`${url}?room=1`, { cookie: 'session=alice; theme=dark%20mode; __proto__=x', 'x-trace': 't1' });
+    expect(contexts).toHaveLength(1);
+    const ctx = contexts[0]!;
+    expect(ctx.request).toBeInstanceOf(IncomingMessage);
+    expect(ctx.headers).toBe(ctx.request.headers);
+    expect(ctx.headers['x-trace']).toBe('t1');
+    // Parsed by `cookie`: decoded values, and a hostile name is only a key (no prototype).
+    expect({ ...ctx.cookies }).toEqual({ session: 'alice', theme: 'dark mode', ['__proto__']: 'x' });
+    expect(ctx.cookies.constructor).toBeUndefined(); // no Object.prototype behind the names
+    expect(ctx.cookies.toString).toBeUndefined();
+    expect(ctx.url).toBe('/ws?room=1');
+    expect(ctx.remoteAddress).toBe('127.0.0.1');
+    expect(connectionsDuringHook).toBe(0);
+    expect(platform.connections).toBe(1);
+  });
+
+  it('hands the returned object to open, message, subscribe and close as ws.getUserData()', async () => {
+    const alice: User = { name: 'alice' };
+    const { hooks, seen } = recordingHooks(async ({ cookies }) => {
+      await Promise.resolve(); // an async hook, as a session lookup is
+      return cookies.session === 'alice' ? alice : false;
+    });
+    const { url } = await plainServer(hooks as AppHooks);
+    const ws = await socket(url, { cookie: 'session=alice' });
+    ws.send('hi');
+    expect(await nextText(ws)).toBe('alice:hi');
+    ws.send(JSON.stringify({ type: 'subscribe', topic: 'inbox:alice', ref: 1 }));
+    expect(JSON.parse(await nextText(ws))).toEqual({ type: 'subscribed', topic: 'inbox:alice', ref: 1 });
+    ws.send(JSON.stringify({ type: 'subscribe', topic: 'inbox:bob', ref: 2 }));
+    expect(JSON.parse(await nextText(ws))).toEqual({ type: 'subscribe-denied', topic: 'inbox:bob', ref: 2, reason: 'FORBIDDEN' });
+    ws.close();
+    await vi.waitFor(() => expect(seen.at(-1)?.[0]).toBe('close'), { timeout: 5000 });
+    expect(seen.map(([hook]) => hook)).toEqual(['open', 'message', 'subscribe', 'subscribe', 'close']);
+    for (const [, data] of seen) expect(data).toBe(alice);
+  });
+
+  it('runs the same gate for replays: checkSubscribe sees the user data', async () => {
+    const replay = createReplay();
+    const platform = createPlatform(new WebSocketServer({ noServer: true }), {
+      replay,
+      hooks: {
+        upgrade: ({ cookies }) => ({ name: cookies.session ?? 'nobody' }),
+        subscribe: (ws, topic) => topic === `inbox:${(ws as UserSocket<User>).getUserData().name}`,
+      },
+    });
+    platforms.push(platform);
+    replay.publish(platform, 'inbox:alice', 'note', 'for alice');
+    const { port } = await listen({ platform });
+    const frames = async (cookie: string) => {
+      const ws = await socket(`ws://127.0.0.1:${port}/ws`, { cookie });
+      const got: unknown[] = [];
+      ws.on('message', (d) => got.push(JSON.parse(String(d))));
+      ws.send(JSON.stringify({ type: 'replay', topic: 'inbox:alice', since: 0, reqId: 'r' }));
+      await vi.waitFor(() => expect(got.at(-1)).toMatchObject({ event: 'end' }), { timeout: 5000 });
+      return got;
+    };
+    expect(await frames('session=alice')).toEqual([
+      { topic: '__replay:inbox:alice', event: 'msg', data: { reqId: 'r', seq: 1, event: 'note', data: 'for alice' } },
+      { topic: '__replay:inbox:alice', event: 'end', data: { reqId: 'r', seq: 1, epoch: replay.position('inbox:alice').epoch } },
+    ]);
+    expect(await frames('session=bob')).toEqual([
+      { topic: '__replay:inbox:alice', event: 'denied', data: { reqId: 'r', code: 'FORBIDDEN' } },
+      { topic: '__replay:inbox:alice', event: 'end', data: { reqId: 'r', denied: true } },
+    ]);
+  });
+
+  it('refuses with 401 when upgrade returns false, and never opens a socket', async () => {
+    const { hooks, seen } = recordingHooks(({ cookies }) => (cookies.session ? { name: cookies.session } : false));
+    const { platform, url } = await plainServer(hooks as AppHooks);
+    expect(await open(url)).toBe(401);
+    expect(await open(url, { cookie: 'other=1' })).toBe(401);
+    expect(platform.connections).toBe(0);
+    expect(seen).toEqual([]);
+    expect(await open(url, { cookie: 'session=carol' })).toBeInstanceOf(WebSocket);
+  });
+
+  it('refuses with 500 and logs when upgrade throws, rejects, or returns something that is not user data', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const answers: Record<string, () => unknown> = {
+      throws: () => {
+        throw new Error('session store down');
+      },
+      rejects: () => Promise.reject(new Error('session store down')),
+      string: () => 'alice',
+    };
+    const { platform, url } = await plainServer({ upgrade: ({ cookies }) => answers[cookies.case!]!() as object });
+    expect(await open(url, { cookie: 'case=throws' })).toBe(500);
+    expect(await open(url, { cookie: 'case=rejects' })).toBe(500);
+    expect(await open(url, { cookie: 'case=string' })).toBe(500);
+    expect(platform.connections).toBe(0);
+    expect(error).toHaveBeenCalledTimes(3);
+    expect(String(error.mock.calls[0]![0])).toContain('upgrade hook');
+    expect(error.mock.calls[2]![1]).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('got "alice"') });
+    error.mockRestore();
+  });
+
+  it('gives each socket its own empty object when there is no upgrade hook (or it returns nothing)', async () => {
+    const data: unknown[] = [];
+    const record: AppHooks = { open: (ws) => void data.push((ws as UserSocket).getUserData()) };
+    const { url } = await plainServer(record);
+    await socket(url);
+    await socket(url);
+    const { url: url2 } = await plainServer({ ...record, upgrade: () => undefined });
+    await socket(url2);
+    await vi.waitFor(() => expect(data).toHaveLength(3), { timeout: 5000 });
+    expect(data).toEqual([{}, {}, {}]);
+    expect(data[0]).not.toBe(data[1]);
+  });
+
+  it('drops an upgrade whose connection was reset while the hook ran, without an error', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    let entered!: (ctx: UpgradeContext) => void;
+    const inHook = new Promise<UpgradeContext>((resolve) => (entered = resolve));
+    let finish!: (user: User) => void;
+    const { platform, url } = await plainServer({
+      upgrade: (ctx) => {
+        entered(ctx);
+        return new Promise<User>((resolve) => (finish = resolve));
+      },
+    });
+    const ws = new WebSocket(url);
+    clients.push(ws);
+    const clientClosed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.on('error', () => {});
+    const serverSide = (await inHook).request.socket;
+    // A reset arrives as an 'error' on the raw socket: with no listener it would crash the process.
+    serverSide.destroy(new Error('read ECONNRESET'));
+    await clientClosed;
+    expect(serverSide.destroyed).toBe(true);
+    finish({ name: 'late' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(platform.connections).toBe(0);
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
+  });
+
+  it('takes upgrades routed by the app itself to platform.handleUpgrade', async () => {
+    const platform = createPlatform(new WebSocketServer({ noServer: true }), {
+      hooks: { upgrade: ({ url }) => ({ name: new URL(url, 'http://x').searchParams.get('name') }), message: (ws, { data }) => ws.send(`${String((ws as UserSocket).getUserData().name)}:${String(data)}`) },
+    });
+    platforms.push(platform);
+    const server = createServer();
+    servers.push(server);
+    server.on('upgrade', (req, sock, head) => platform.handleUpgrade(req, sock, head));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ws = await socket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/?name=dora`);
+    ws.send('x');
+    expect(await nextText(ws)).toBe('dora:x');
+  });
+
+  it('closes (1011) a socket that a self-listening WebSocketServer accepted past the upgrade hook', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const server = createServer();
+    servers.push(server);
+    const wss = new WebSocketServer({ server, path: '/ws' });
+    const platform = createPlatform(wss, { hooks: { upgrade: () => false } });
+    platforms.push(platform);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ws = await socket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`);
+    const closed = await new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    expect(closed).toBe(1011);
+    expect(platform.connections).toBe(0);
+    expect(error.mock.calls[0]![1]).toMatchObject({ message: expect.stringContaining('noServer') });
+    error.mockRestore();
+    wss.close();
+  });
+
+  it('runs the registered hooks.ws upgrade on the shared platform (the SvelteKit path)', async () => {
+    const { hooks, seen } = recordingHooks(({ cookies }) => (cookies.name ? { name: cookies.name } : false));
+    registerHooks(hooks as AppHooks);
+    const { port } = await listen();
+    expect(await open(`ws://127.0.0.1:${port}/ws`)).toBe(401);
+    const ws = await socket(`ws://127.0.0.1:${port}/ws`, { cookie: 'name=erin' });
+    ws.send('hello');
+    expect(await nextText(ws)).toBe('erin:hello');
+    expect(seen).toEqual([
+      ['open', { name: 'erin' }],
+      ['message', { name: 'erin' }],
+    ]);
+  });
+
+  it('checks Origin before running the upgrade hook', async () => {
+    const upgrade = vi.fn(() => ({}));
+    const { url } = await plainServer({ upgrade });
+    expect(await open(url, { origin: 'https://evil.example', cookie: 'session=alice' })).toBe(403);
+    expect(upgrade).not.toHaveBeenCalled();
+  });
+
+  it('rejects a platform option that is not a platform, or one given with replay', () => {
+    const server = createServer();
+    expect(() => attach(server, { platform: {} as Platform })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('platform') }));
+    const platform = createPlatform(new WebSocketServer({ noServer: true }));
+    platforms.push(platform);
+    expect(() => attach(server, { platform, replay: createReplay() })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('replay') }));
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
+  it('types user data for the app: Hooks<User> registers as the hooks.ws module', () => {
+    // Compile-time: a hooks module typed with its own user data is accepted by registerHooks,
+    // and getUserData() is typed by it.
+    const typed = {
+      upgrade: ({ cookies }: UpgradeContext): User | false => (cookies.name ? { name: cookies.name } : false),
+      subscribe: (ws: UserSocket<User>, topic: string) => topic === `inbox:${ws.getUserData().name}`,
+    } satisfies Hooks<User>;
+    registerHooks(typed);
+    // @ts-expect-error the user data has no `role`
+    const check = (ws: UserSocket<User>) => ws.getUserData().role;
+    expect(typeof check).toBe('function');
   });
 });
 

@@ -1,18 +1,25 @@
 /**
- * Serving the shared platform's WebSocket endpoint on an existing HTTP server, beside other
- * upgrade listeners (Vite's HMR socket, proxies): upgrades for other paths are left untouched.
+ * Serving a platform's WebSocket endpoint on an existing HTTP server, beside other upgrade
+ * listeners (Vite's HMR socket, proxies): upgrades for other paths are left untouched.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { describe, gaplessError } from '../core/errors.js';
 import { logError } from '../core/log.js';
 import type { AnyReplay } from '../core/types.js';
-import { registerReplay, sharedServer } from './registry.js';
+import type { Platform } from './platform.js';
+import { getPlatform, registerReplay } from './registry.js';
+import { refuse } from './upgrade.js';
 
 export interface AttachOptions {
   /** The endpoint's path; the query string is ignored. Default `/ws`. */
   path?: string;
-  /** The buffer the platform answers replay frames with (see `registerReplay`). */
+  /**
+   * The platform to serve, created with `createPlatform(new WebSocketServer({ noServer: true }),
+   * ...)`. Default: the shared platform of `getPlatform()`, whose hooks come from `registerHooks`.
+   */
+  platform?: Platform;
+  /** The buffer the shared platform answers replay frames with (see `registerReplay`). */
   replay?: AnyReplay;
   /**
    * Browser origins allowed besides the page's own (`https://app.example.com`), or `'*'`. An
@@ -73,18 +80,9 @@ function originAllowed(req: IncomingMessage, allowed: ReadonlySet<string> | '*')
   }
 }
 
-/** Answers an upgrade with a plain HTTP status and closes the connection. */
-function refuse(socket: Duplex, status: number, text: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
 /**
- * Serves the shared platform (`getPlatform()`) at `path` on `server`. Call it once per HTTP
+ * Serves a platform (by default the shared one, `getPlatform()`) at `path` on `server`: the
+ * path and origin checks here, then the platform's `upgrade` hook. Call it once per HTTP
  * server, e.g. in a production entry with adapter-node's `server.server`.
  */
 export function attach(server: Server, options?: AttachOptions): Detach {
@@ -94,7 +92,16 @@ export function attach(server: Server, options?: AttachOptions): Detach {
   const path = checkPath(options?.path);
   const allowed = checkOrigins(options?.allowedOrigins);
   const ready = options?.ready;
-  if (options?.replay !== undefined) registerReplay(options.replay);
+  const platform = options?.platform;
+  if (platform !== undefined && typeof (platform as Partial<Platform> | null)?.handleUpgrade !== 'function') {
+    throw gaplessError('type', 'INVALID_OPTION', `platform must be a platform from createPlatform(), got ${describe(platform)}`);
+  }
+  if (options?.replay !== undefined) {
+    if (platform !== undefined) {
+      throw gaplessError('type', 'INVALID_OPTION', 'replay applies to the shared platform only; pass it to createPlatform() along with your platform');
+    }
+    registerReplay(options.replay);
+  }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathnameOf(req.url) !== path) {
@@ -119,8 +126,7 @@ export function attach(server: Server, options?: AttachOptions): Detach {
       }
       socket.off('error', ignore);
       if (socket.destroyed) return;
-      const wss = sharedServer();
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      (platform ?? getPlatform()).handleUpgrade(req, socket, head);
     })();
   };
 

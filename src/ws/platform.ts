@@ -9,6 +9,8 @@
  * output are bounded, replay work yields the event loop every few milliseconds, and everything
  * a socket asked for stops once it is closing.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { gaplessError, describe } from '../core/errors.js';
 import { assertEvent, assertTopic, isSystemTopic, isValidTopic } from '../core/names.js';
@@ -24,6 +26,8 @@ import { createRefusal, REPLAY_CHANNEL, SERVE_FRAME, type FrameServer, type Repl
 import { heartbeatOption, startHeartbeat, type Beating, type HeartbeatOptions } from './heartbeat.js';
 import { verdictOf, type WsHooks } from './hooks.js';
 import { drained, nextTurn, sliceOver } from './pacer.js';
+import { createUpgradeHandler } from './upgrade.js';
+import { adoptSocket } from './user-data.js';
 
 export interface PlatformOptions {
   /**
@@ -69,6 +73,12 @@ export interface Platform extends ReplayPlatform<WebSocket> {
   readonly connections: number;
   /** Close every socket with 1001 and stop relaying; resolves when they are gone. */
   close(): Promise<void>;
+  /**
+   * Takes an HTTP upgrade for this platform's `noServer` WebSocketServer (from a server's
+   * 'upgrade' event): runs the `upgrade` hook, then accepts with its user data, or refuses
+   * with 401 (`false`) or 500 (a throw). `attach` calls it after its path and origin checks.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 interface SocketState extends Beating {
@@ -404,6 +414,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   function track(ws: WebSocket): void {
     if (sockets.has(ws)) return;
+    if (!adoptSocket(ws, hooks())) return;
     const state: SocketState = {
       ws, topics: new Set(), queue: [], busy: false, closing: false,
       denials: undefined, revocations: 0, revoked: undefined, channel: undefined, heard: false, heardAt: 0, pingAt: 0,
@@ -533,6 +544,8 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     get connections() {
       return sockets.size;
     },
+
+    handleUpgrade: createUpgradeHandler(wss, hooks),
 
     async close() {
       closed = true;

@@ -59,12 +59,6 @@ export function getPlatform(): Platform {
   return reg.platform;
 }
 
-/** The `noServer` WebSocketServer behind the shared platform (upgrades are handed to it). */
-export function sharedServer(): WebSocketServer {
-  getPlatform();
-  return registry().wss!;
-}
-
 /** Sets the app's `hooks.ws` module (`open`, `message`, `subscribe`, `close`); the latest call wins. */
 export function registerHooks(hooks: AppHooks): void {
   if (typeof hooks !== 'object' || hooks === null) {

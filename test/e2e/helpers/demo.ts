@@ -6,6 +6,9 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEMO = `${ROOT}demo`;
 const BIN = `${ROOT}node_modules/.bin`;
 
+/** The demo's login cookie (`demo/src/lib/server/session.ts`): the user's name. */
+export const SESSION_COOKIE = 'demo_name';
+
 export interface Message {
   id: string;
   author: string;
@@ -29,7 +32,27 @@ export interface DemoServer {
   list(): Promise<Message[]>;
   /** Posts one message through the page's form action, as a browser form would. */
   post(text: string, author?: string): Promise<void>;
+  /** Sends a private note to `to`'s inbox as the logged-in user `from`, through the page's form action. */
+  note(to: string, text: string, from: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Posts a form to one of the page's actions as a browser on the page would, logged in as `user` if given. */
+async function action(base: string, name: string, fields: Record<string, string>, user?: string): Promise<void> {
+  const res = await fetch(`${base}/?/${name}`, {
+    method: 'POST',
+    // The Origin a browser on this page sends: SvelteKit refuses cross-site form posts.
+    headers: {
+      origin: base,
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(user === undefined ? {} : { cookie: `${SESSION_COOKIE}=${user}` }),
+    },
+    body: new URLSearchParams(fields),
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = await res.text();
+  if (!res.ok || !body.includes('"success"')) throw new Error(`POST ?/${name}: ${res.status} ${body.slice(0, 200)}`);
 }
 
 function client(base: string, proc: Proc): DemoServer {
@@ -41,17 +64,8 @@ function client(base: string, proc: Proc): DemoServer {
       if (!res.ok) throw new Error(`GET /messages.json: ${res.status}`);
       return ((await res.json()) as { messages: Message[] }).messages;
     },
-    async post(text, author = 'bot') {
-      const res = await fetch(`${base}/?/send`, {
-        method: 'POST',
-        // The Origin a browser on this page sends: SvelteKit refuses cross-site form posts.
-        headers: { origin: base, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ author, text }),
-        signal: AbortSignal.timeout(5000),
-      });
-      const body = await res.text();
-      if (!res.ok || !body.includes('"success"')) throw new Error(`POST ?/send: ${res.status} ${body.slice(0, 200)}`);
-    },
+    post: (text, author = 'bot') => action(base, 'send', { author, text }),
+    note: (to, text, from) => action(base, 'note', { to, text }, from),
     stop: () => proc.stop(),
   };
 }
@@ -89,6 +103,8 @@ export async function startProd(port: number, env: Record<string, string> = {}):
 }
 
 export interface Publisher {
+  /** Messages posted so far. */
+  posted(): number;
   /** Stops posting; resolves with the number of messages posted. */
   stop(): Promise<number>;
 }
@@ -99,11 +115,13 @@ export function startPublisher(server: DemoServer, prefix: string, everyMs: numb
   let count = 0;
   const loop = (async () => {
     while (running) {
-      await server.post(`${prefix}-${++count}`);
+      await server.post(`${prefix}-${count + 1}`);
+      count++;
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
   return {
+    posted: () => count,
     async stop() {
       running = false;
       await loop;
