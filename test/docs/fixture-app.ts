@@ -153,3 +153,19 @@ export async function typeCheckApp(dir: string, placed: readonly PlacedBlock[]):
   }
   return diagnostics;
 }
+
+/**
+ * Makes `dir` (written by `writeApp`) runnable as a user's project: `gapless-replay` installed
+ * in its node_modules as `npm install` would (this repository's package.json and a fresh
+ * compile of src/ into dist/), and the tsconfig SvelteKit expects. Other packages resolve from
+ * the repository's node_modules, above `dir`.
+ */
+export async function installLibrary(dir: string): Promise<void> {
+  const pkg = join(dir, 'node_modules/gapless-replay');
+  await run(join(BIN, 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--declarationMap', 'false', '--sourceMap', 'false'], {
+    cwd: ROOT,
+    timeout: 180_000,
+  });
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  write(dir, 'tsconfig.json', JSON.stringify({ extends: './.svelte-kit/tsconfig.json' }, null, 2));
+}
