@@ -5,27 +5,30 @@
  * requested first; then a page whose WebSocket is held back while messages are published must
  * show exactly what it missed, once, in order, and then the live updates.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch } from '../e2e/helpers/browser.js';
 import { freePort, run, start, waitFor, type Proc } from '../e2e/helpers/process.js';
-import { installLibrary, placeBlocks, readDocs, ROOT, writeApp } from './fixture-app.js';
+import { installLibrary, placeBlocks, readDocs, ROOT, writeApp, type PlacedBlock } from './fixture-app.js';
 
 const BIN = join(ROOT, 'node_modules/.bin');
 let dir: string;
+let placed: PlacedBlock[];
 let browser: Browser | undefined;
+const dirs: string[] = [];
 
 beforeAll(async () => {
   const guide = readDocs().filter((d) => d.doc === 'docs/sveltekit.md');
-  const placed = placeBlocks(guide);
+  placed = placeBlocks(guide);
   // The files the browser test relies on come from the guide itself, not from the skeleton.
   for (const file of ['vite.config.ts', 'src/lib/server/replay.ts', 'src/hooks.ws.ts', 'src/hooks.server.ts', 'src/routes/+page.server.ts', 'src/routes/+page.svelte', 'server.js']) {
     expect(placed.map((p) => p.file)).toContain(file);
   }
   mkdirSync(join(ROOT, '.tmp'), { recursive: true });
   dir = mkdtempSync(join(ROOT, '.tmp/docs-app-'));
+  dirs.push(dir);
   writeApp(dir, placed);
   await installLibrary(dir);
   browser = await launch();
@@ -33,8 +36,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** adapter-node's production build of `appDir`, served by the guide's `node server.js`. */
+async function startProduction(appDir: string): Promise<App> {
+  await run(join(BIN, 'vite'), ['build', '--logLevel', 'warn'], { cwd: appDir, timeoutMs: 240_000 });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  // The guide's production command: `node server.js`, with ORIGIN over plain http.
+  return listening(start(process.execPath, ['server.js'], { cwd: appDir, env: { PORT: String(port), HOST: '127.0.0.1', ORIGIN: base } }), base, 30_000);
+}
 
 interface App {
   readonly base: string;
@@ -122,11 +134,7 @@ describe('the app docs/sveltekit.md builds, in production (adapter-node build, n
   let app: App | undefined;
 
   beforeAll(async () => {
-    await run(join(BIN, 'vite'), ['build', '--logLevel', 'warn'], { cwd: dir, timeoutMs: 240_000 });
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    // The guide's production command: `node server.js`, with ORIGIN over plain http.
-    app = await listening(start(process.execPath, ['server.js'], { cwd: dir, env: { PORT: String(port), HOST: '127.0.0.1', ORIGIN: base } }), base, 30_000);
+    app = await startProduction(dir);
   }, 300_000);
 
   afterAll(async () => {
@@ -151,6 +159,44 @@ describe('the app docs/sveltekit.md builds, in vite dev (the Vite plugin)', () =
   });
 
   it('fills the SSR gap of a held-back page, then goes live, although a route without the buffer was requested first', async () => {
+    await fillsTheGap(app!, []);
+  }, 90_000);
+});
+
+/** Replaces `from` with `to` in the block written at `file`, failing when the guide no longer has `from`. */
+function edit(blocks: PlacedBlock[], file: string, from: string, to: string): PlacedBlock[] {
+  return blocks.map((p) => {
+    if (p.file !== file) return p;
+    if (!p.block.code.includes(from)) throw new Error(`${p.block.doc}:${p.block.line} (${file}) no longer contains ${JSON.stringify(from)}`);
+    return { ...p, block: { ...p.block, code: p.block.code.replace(from, to) } };
+  });
+}
+
+describe('the same app with registerReplay moved into the buffer module, which the first route does not import', () => {
+  let app: App | undefined;
+
+  beforeAll(async () => {
+    // The guide says registerReplay may run anywhere, before or after the platform exists. Here
+    // only the buffer module registers it, so nothing registers a buffer until a route that
+    // imports it is rendered, long after /health created the platform.
+    let variant = edit(placed, 'src/hooks.server.ts', "import { replay } from '$lib/server/replay';\n", '');
+    variant = edit(variant, 'src/hooks.server.ts', 'registerReplay(replay);', '');
+    variant = edit(variant, 'src/hooks.server.ts', 'registerHooks, registerReplay, handle', 'registerHooks, handle');
+    variant = edit(variant, 'src/lib/server/replay.ts', "import { createReplay } from 'gapless-replay';\n", "import { createReplay } from 'gapless-replay';\nimport { registerReplay } from 'gapless-replay/ws';\n");
+    variant = edit(variant, 'src/lib/server/replay.ts', 'createReplay({ size: 500 });\n', 'createReplay({ size: 500 });\nregisterReplay(replay);\n');
+    const variantDir = mkdtempSync(join(ROOT, '.tmp/docs-app-'));
+    dirs.push(variantDir);
+    writeApp(variantDir, variant);
+    cpSync(join(dir, 'node_modules'), join(variantDir, 'node_modules'), { recursive: true });
+    cpSync(join(dir, 'tsconfig.json'), join(variantDir, 'tsconfig.json'));
+    app = await startProduction(variantDir);
+  }, 300_000);
+
+  afterAll(async () => {
+    await app?.proc.stop();
+  });
+
+  it('fills the SSR gap of a held-back page, then goes live: serving does not depend on import order', async () => {
     await fillsTheGap(app!, []);
   }, 90_000);
 });
