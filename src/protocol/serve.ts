@@ -149,7 +149,7 @@ function gate(ws: unknown, topic: string, platform: ReplayPlatform, channel: Rep
 
 /**
  * Serves one replay request: gate, snapshot, frames. Resolves when every frame is sent (or the
- * socket went away); rejects only after sending `end {error}` when the backend failed.
+ * socket went away), also when the backend failed: that is answered `end {error}` and logged.
  * `since` is a seq or a position; `epoch` is the wire frame's field (undefined in the API form).
  */
 export function serveReplay(
@@ -229,10 +229,13 @@ function firstWanted(position: RequestedPosition): number {
   return position === null ? Infinity : position.seq + 1;
 }
 
-function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<never> {
+function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<void> {
   const code = (error as { code?: unknown } | null)?.code === 'TIMEOUT' ? 'TIMEOUT' : 'BACKEND_ERROR';
   send(endFrame(topic, reqField, { error: code }));
-  return Promise.reject(error);
+  // Answered and logged, never rejected: seed handlers call replay() without await, and a
+  // rejection there would be unhandled and end the process. The client retries after `end`.
+  logFailure(error);
+  return Promise.resolve();
 }
 
 /**
