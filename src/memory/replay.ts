@@ -9,7 +9,7 @@ import { optionsObject, positiveIntOption } from '../core/options.js';
 import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { createFrameServer, serveReplay, type Snapshot } from '../protocol/serve.js';
 import { entryBytes, TopicLog } from './topic-log.js';
 
 export interface MemoryReplayOptions {
@@ -21,7 +21,7 @@ export interface MemoryReplayOptions {
   maxBytes?: number;
 }
 
-export type MemoryReplay = Replay & FrameServer;
+export type MemoryReplay = Replay;
 
 const EMPTY_EACH: Snapshot['each'] = () => {};
 

@@ -176,9 +176,13 @@ function writeFrames(send: (frame: string) => boolean, topic: string, position: 
   send(endFrame(topic, reqField, { seq: snap.seq, epoch: snap.epoch, truncated: plan.reason !== undefined }));
 }
 
-/** Symbol under which a buffer exposes `serveFrame` to platforms that want to await it. */
+/**
+ * Symbol under which a buffer exposes `serveFrame` to platforms that want to await it.
+ * @internal Between this package's buffers and its platform; not part of the API.
+ */
 export const SERVE_FRAME = Symbol.for('gapless-replay.serveFrame');
 
+/** @internal */
 export interface FrameServer {
   /** `true` when `frame` was a replay or replay-batch request; answering runs in the background. */
   handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
@@ -192,7 +196,7 @@ function logFailure(error: unknown): void {
   logError('replay failed', error);
 }
 
-/** Builds `handle` for a backend from its one-request server. */
+/** Builds `handle` for a backend from its one-request server. @internal */
 export function createFrameServer(serveOne: ServeOne): FrameServer {
   function serveFrame(ws: unknown, input: unknown, platform: ReplayPlatform): Promise<void> | undefined {
     const frame = decodeFrame(input);

@@ -12,7 +12,7 @@ import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/
 import { parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { createFrameServer, serveReplay, type Snapshot } from '../protocol/serve.js';
 import { createRunner, type RedisClient } from './command.js';
 import { createFanoutHub } from './fanout.js';
 import { prefixOption, scanPattern, topicKeys } from './keys.js';
@@ -33,7 +33,7 @@ export interface RedisReplayOptions {
  * `attachFanout` is called by `gapless-replay/ws`'s `createPlatform(wss, { replay })`: from then
  * on live frames reach that platform's subscribers through Redis, from every instance, in seq order.
  */
-export type RedisReplay = AsyncReplay & FrameServer & FanoutSource;
+export type RedisReplay = AsyncReplay & FanoutSource;
 
 /** How long an epoch fixed before a topic's first publish is kept when `ttl` is 0. */
 const PENDING_EPOCH_TTL = 86_400;
