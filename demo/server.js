@@ -7,7 +7,8 @@ import { server } from './build/index.js';
 import { attach, closePlatform } from '../dist/ws/index.js';
 
 // hooks.server.ts (bundled in ./build) registered the hooks.ws module during the import above.
-attach(server.server, { path: '/ws' });
+// adapter-node 5 exports its polka app (the http.Server is `server.server`); 6 exports the server.
+attach(server.server ?? server, { path: '/ws' });
 
 // On SIGTERM/SIGINT adapter-node stops listening and waits for open connections to end; open
 // WebSockets would hold it until SHUTDOWN_TIMEOUT. Close them (1001: clients reconnect).

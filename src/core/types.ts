@@ -54,9 +54,16 @@ export interface Replay {
   positions(topics: readonly string[]): Record<string, Position>;
   /** Copies of the entries with seq > since, ascending; `[]` for an invalid since or another epoch. */
   since(topic: string, since: Since): Entry[];
-  /** Send one replay's frames (`truncated`?, `msg`..., `end`, or `denied` + `end`) to one socket. Never rejects on bad input. */
-  replay(ws: unknown, topic: unknown, since: unknown, platform: ReplayPlatform, reqId?: unknown): Promise<void>;
-  /** `true` when `frame` was a replay or replay-batch request (answered in the background). */
+  /**
+   * Send one replay answer (`truncated` when needed, the `msg` frames, `end`) to one socket.
+   * Values that do not match the types (from the wire) are still checked: they get an error
+   * or `truncated` frame, never a rejection.
+   */
+  replay(ws: unknown, topic: string, since: Since, platform: ReplayPlatform, reqId?: string | number): Promise<void>;
+  /**
+   * `true` when `frame` (a message as a socket received it, text or parsed) was a replay or
+   * replay-batch request, answered in the background; `false` for anything else.
+   */
   handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
   clear(): void;
   clearTopic(topic: string): void;
@@ -75,7 +82,7 @@ export interface AsyncReplay {
   position(topic: string): Promise<Position>;
   positions(topics: readonly string[]): Promise<Record<string, Position>>;
   since(topic: string, since: Since): Promise<Entry[]>;
-  replay(ws: unknown, topic: unknown, since: unknown, platform: ReplayPlatform, reqId?: unknown): Promise<void>;
+  replay(ws: unknown, topic: string, since: Since, platform: ReplayPlatform, reqId?: string | number): Promise<void>;
   handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
   clear(): Promise<void>;
   clearTopic(topic: string): Promise<void>;

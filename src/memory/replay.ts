@@ -11,7 +11,7 @@ import { inEpoch, parseSince, type Position, type Since } from '../core/position
 import { serializeData } from '../core/serialize.js';
 import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES, entryBytes } from '../core/entry-size.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
+import { createFrameServer, serveReplay, type Snapshot } from '../protocol/serve.js';
 import { TopicLog } from './topic-log.js';
 
 export interface MemoryReplayOptions {
@@ -30,7 +30,7 @@ export interface MemoryReplayOptions {
 /** Most publish ids remembered at once; beyond it the oldest is forgotten before its window ends. */
 const MAX_IDS = 100_000;
 
-export type MemoryReplay = Replay & FrameServer;
+export type MemoryReplay = Replay;
 
 const EMPTY_EACH: Snapshot['each'] = () => {};
 

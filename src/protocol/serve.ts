@@ -279,9 +279,13 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
   return step();
 }
 
-/** Symbol under which a buffer exposes `serveFrame` to platforms that want to await it. */
+/**
+ * Symbol under which a buffer exposes `serveFrame` to platforms that want to await it.
+ * @internal Between this package's buffers and its platform; not part of the API.
+ */
 export const SERVE_FRAME = Symbol.for('gapless-replay.serveFrame');
 
+/** @internal */
 export interface FrameServer {
   /** `true` when `frame` was a replay or replay-batch request; answering runs in the background. */
   handle(ws: unknown, frame: unknown, platform: ReplayPlatform): boolean;
@@ -309,7 +313,7 @@ function batchRequests(items: readonly Record<string, unknown>[]): SnapshotReque
 
 /**
  * Builds `handle` for a backend from its one-request server, and its batch reader when reading
- * many snapshots together saves round trips.
+ * many snapshots together saves round trips. @internal
  */
 export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): FrameServer {
   function serveFrame(ws: unknown, input: unknown, platform: ReplayPlatform): Promise<void> | undefined {

@@ -15,7 +15,7 @@ import { inEpoch, isValidSeq, parseSince, type Position, type Since } from '../c
 import { serializeData } from '../core/serialize.js';
 import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js';
 import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
-import { createFrameServer, serveReplay, type FrameServer, type Snapshot, type SnapshotReader, type SnapshotRequest } from '../protocol/serve.js';
+import { createFrameServer, serveReplay, type Snapshot, type SnapshotReader, type SnapshotRequest } from '../protocol/serve.js';
 import { createClock } from './clock.js';
 import { createRunner, type RedisClient, type ScriptCall } from './command.js';
 import { connectionOf, type SeedRedisClient } from './client.js';
@@ -53,7 +53,7 @@ export interface RedisReplayOptions {
  * `attachFanout` is called by `gapless-replay/ws`'s `createPlatform(wss, { replay })`: from then
  * on live frames reach that platform's subscribers through Redis, from every instance, in seq order.
  */
-export type RedisReplay = AsyncReplay & FrameServer & FanoutSource;
+export type RedisReplay = AsyncReplay & FanoutSource;
 
 /** How long an epoch fixed before a topic's first publish is kept when `ttl` is 0. */
 const PENDING_EPOCH_TTL = 3600;

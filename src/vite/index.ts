@@ -8,8 +8,9 @@
  *   import { gapless } from 'gapless-replay/vite';
  *   export default { plugins: [sveltekit(), gapless()] };
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
 import { attach, type AttachOptions } from '../ws/attach.js';
@@ -38,6 +39,27 @@ function findHooks(root: string, hooks: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How the app's server code is loaded in dev, so hooks.ws joins the same module instances.
+ * SvelteKit 3 runs it in the SSR environment's module runner; SvelteKit 2 (and apps without
+ * SvelteKit) through `ssrLoadModule`, whose runner is another one with its own instances.
+ */
+function ssrLoader(dev: ViteDevServer): (file: string) => Promise<Record<string, unknown>> {
+  const runner = (dev.environments?.ssr as { runner?: { import(url: string): Promise<Record<string, unknown>> } } | undefined)?.runner;
+  if (runner !== undefined && kitMajor(dev.config.root) >= 3) return (file) => runner.import(file);
+  return (file) => dev.ssrLoadModule(file);
+}
+
+/** The major version of the `@sveltejs/kit` the app at `root` resolves; 0 without one. */
+function kitMajor(root: string): number {
+  try {
+    const file = createRequire(resolve(root, 'package.json')).resolve('@sveltejs/kit/package.json');
+    return Number.parseInt((JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version, 10);
+  } catch {
+    return 0;
+  }
+}
+
 function log(message: string): void {
   console.warn(`[gapless-replay] ${message}`);
 }
@@ -47,15 +69,15 @@ export function gapless(options: GaplessPluginOptions = {}): Plugin {
   const allowedOrigins = options.allowedOrigins;
   let hooksFile: string | undefined;
   let loaded: unknown;
-  let server: ViteDevServer | undefined;
+  let loadModule: ((file: string) => Promise<Record<string, unknown>>) | undefined;
 
   /**
    * Loads hooks.ws through Vite's SSR module graph, the one SvelteKit's dev server uses, so the
    * hooks and the routes share `$lib` module instances (one replay buffer).
    */
   async function load(): Promise<void> {
-    if (server === undefined || hooksFile === undefined) return;
-    const mod = await server.ssrLoadModule(hooksFile);
+    if (loadModule === undefined || hooksFile === undefined) return;
+    const mod = await loadModule(hooksFile);
     if (mod !== loaded) {
       loaded = mod;
       registerHooks(mod as AppHooks);
@@ -70,7 +92,7 @@ export function gapless(options: GaplessPluginOptions = {}): Plugin {
         log('Vite runs in middleware mode (no httpServer): call attach(yourServer) from gapless-replay/ws yourself');
         return;
       }
-      server = dev;
+      loadModule = ssrLoader(dev);
       hooksFile = findHooks(dev.config.root, options.hooks ?? 'src/hooks.ws');
       if (hooksFile === undefined && options.hooks !== undefined) log(`hooks file ${options.hooks} not found; running without hooks`);
       let ready: Promise<void> | undefined;
@@ -87,7 +109,7 @@ export function gapless(options: GaplessPluginOptions = {}): Plugin {
     },
 
     async handleHotUpdate({ file }) {
-      if (server === undefined || hooksFile === undefined || loaded === undefined) return;
+      if (loadModule === undefined || hooksFile === undefined || loaded === undefined) return;
       // Any edit may touch hooks.ws or a module it imports; a new namespace means new hooks.
       // Open sockets keep their connection: the platform reads the hooks at every call.
       try {

@@ -94,6 +94,27 @@ describe('gapless() Vite plugin', () => {
     expect(ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('on SvelteKit 3 loads hooks.ws in the SSR module runner Kit 3 runs routes in (one set of instances) and swaps it on edit', async () => {
+    // Kit 3 imports the app's server modules with `environments.ssr.runner`; `ssrLoadModule`
+    // has a runner of its own, whose `$lib` instances (a second replay buffer) the routes never see.
+    const host = await start({
+      'package.json': '{"type":"module"}',
+      'node_modules/@sveltejs/kit/package.json': '{"name":"@sveltejs/kit","version":"3.0.0"}',
+      'src/hooks.ws.ts': `import { state } from './lib/state';\nexport function message(ws, { data }) { ws.send(state.prefix + 'v1:' + String(data)); }\n`,
+      'src/lib/state.ts': `export const state = { prefix: '>' };\n`,
+    });
+    const ws = await open(`ws://${host}/ws`);
+    expect(await ask(ws, 'a')).toBe('>v1:a');
+    // What the routes see: the same module instance as the hooks.
+    const runner = (server!.environments.ssr as unknown as { runner: { import(url: string): Promise<{ state: { prefix: string } }> } }).runner;
+    (await runner.import(join(root!, 'src/lib/state.ts'))).state.prefix = '!';
+    expect(await ask(ws, 'b')).toBe('!v1:b');
+
+    writeFileSync(join(root!, 'src/hooks.ws.ts'), `import { state } from './lib/state';\nexport function message(ws, { data }) { ws.send(state.prefix + 'v2:' + String(data)); }\n`);
+    await vi.waitFor(async () => expect(await ask(ws, 'c')).toBe('!v2:c'), { timeout: 10_000, interval: 100 });
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('honours path and a hooks file given without extension', async () => {
     const host = await start({ 'server/socket.js': `export function message(ws, { data }) { ws.send('js:' + String(data)); }\n` }, { path: '/live', hooks: 'server/socket' });
     const ws = await open(`ws://${host}/live`);

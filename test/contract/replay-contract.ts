@@ -4,7 +4,7 @@
  * buffer share it; differences are declared as capabilities, never branched on by name.
  */
 import { describe, expect, it } from 'vitest';
-import type { AnyReplay } from '../../src/core/types.js';
+import type { AnyReplay, Since } from '../../src/core/types.js';
 import { ForeignPlatform, RecordingPlatform } from '../helpers/recording-platform.js';
 
 export interface ContractBackend {
@@ -374,7 +374,8 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
 
       it.each([[-1], [NaN], [1.5], ['3'], [1e21], [null], [undefined], [{ seq: 1 }]])('reports invalid for since = %s, with no msg, and still ends', async (since) => {
         const { replay, platform, epoch } = await filled(3);
-        await replay.replay('ws', 'chat', since, platform, 'r');
+        // Not a Since on purpose: what a wire frame can carry is checked at run time too.
+        await replay.replay('ws', 'chat', since as Since, platform, 'r');
         expect(frames(platform)).toEqual([
           { topic: '__replay:chat', event: 'truncated', data: { reqId: 'r', reason: 'invalid', oldest: 1, seq: 3, epoch } },
           { topic: '__replay:chat', event: 'end', data: { reqId: 'r', seq: 3, epoch, truncated: true } },
@@ -420,7 +421,7 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
       ])('answers a topic with %s with an error frame and nothing else', async (_label, topic) => {
         const replay = await backend.create();
         const platform = new RecordingPlatform();
-        await expect(replay.replay('ws', topic, 0, platform, 'r')).resolves.toBeUndefined();
+        await expect(replay.replay('ws', topic as string, 0, platform, 'r')).resolves.toBeUndefined();
         expect(platform.take()).toEqual([{ type: 'error', code: 'INVALID_TOPIC', reqId: 'r' }]);
       });
 
@@ -433,7 +434,7 @@ export function describeReplayContract(name: string, backend: ContractBackend): 
         ['an object', { id: 1 }],
       ])('treats a reqId that is %s as absent', async (_label, reqId) => {
         const { replay, platform, epoch } = await filled(1);
-        await replay.replay('ws', 'chat', 0, platform, reqId);
+        await replay.replay('ws', 'chat', 0, platform, reqId as string);
         expect(frames(platform)).toEqual([
           { topic: '__replay:chat', event: 'msg', data: { seq: 1, event: 'created', data: { n: 1 } } },
           { topic: '__replay:chat', event: 'end', data: { seq: 1, epoch } },

@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis } from '../helpers/ioredis.js';
 import { WebSocketServer } from 'ws';
 import { createReplay } from '../../src/redis/index.js';
 import { createPlatform } from '../../src/ws/index.js';

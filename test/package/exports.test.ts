@@ -31,7 +31,7 @@ const expected: Record<string, string[]> = {
 };
 
 describe('package exports', () => {
-  it('declares exactly the subpaths of DESIGN §1 plus protocol, types first', () => {
+  it('declares exactly the documented subpaths, types condition first', () => {
     expect(Object.keys(pkg.exports).sort()).toEqual(Object.keys(expected).sort());
     for (const entry of Object.values(pkg.exports)) expect(Object.keys(entry)[0]).toBe('types');
   });

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { createReplay } from '../../src/memory/index.js';
-import { SERVE_FRAME } from '../../src/protocol/serve.js';
+import { SERVE_FRAME, type FrameServer } from '../../src/protocol/serve.js';
 import type { Platform, PlatformOptions } from '../../src/ws/index.js';
 import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
 
@@ -147,7 +147,7 @@ describe('replays under attack', () => {
   });
 
   it('200,000 replay frames from a socket that never reads: closed with 1008, and no queued replay is served after', async () => {
-    const base = createReplay({ size: 1000 });
+    const base = createReplay({ size: 1000 }) as ReturnType<typeof createReplay> & FrameServer;
     let served = 0;
     const counted = { ...base, [SERVE_FRAME]: (ws: unknown, frame: unknown, p: never) => (served++, base[SERVE_FRAME](ws, frame, p)) };
     const { platform } = await setup({ replay: counted });

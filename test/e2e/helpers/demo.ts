@@ -1,10 +1,13 @@
-/** Building and running the demo app for the browser tests, and talking to it over HTTP. */
-import { fileURLToPath } from 'node:url';
+/**
+ * Building and running the demo app for the browser tests, and talking to it over HTTP. The app
+ * is the one of the stack under test: the demo itself (SvelteKit 2), or its SvelteKit 3 copy.
+ */
+import { ROOT, stack } from '../../helpers/stack.js';
 import { run, start, waitFor, type Proc } from './process.js';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const DEMO = `${ROOT}demo`;
-const BIN = `${ROOT}node_modules/.bin`;
+export { ROOT };
+export const DEMO = stack.app;
+const BIN = stack.bin;
 
 /** The demo's login cookie (`demo/src/lib/server/session.ts`): the user's name. */
 export const SESSION_COOKIE = 'demo_name';
@@ -15,12 +18,13 @@ export interface Message {
   text: string;
 }
 
-/** `npm run build`: the library in dist/ (the demo imports it from there). */
+/** `npm run build`: the library in dist/ (the demo imports it from there); then the stack's app. */
 export async function buildLibrary(): Promise<void> {
   await run('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeoutMs: 120_000 });
+  stack.prepareApp();
 }
 
-/** The adapter-node production build of the demo (demo/build). */
+/** The adapter-node production build of the app (`build/` in it). */
 export async function buildDemo(): Promise<void> {
   await run(`${BIN}/vite`, ['build', '--logLevel', 'warn'], { cwd: DEMO, timeoutMs: 180_000 });
 }
