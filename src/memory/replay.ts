@@ -11,6 +11,8 @@ import { serializeData } from '../core/serialize.js';
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type FrameServer, type Snapshot } from '../protocol/serve.js';
 import { entryBytes, TopicLog } from './topic-log.js';
+import { metricsOption } from '../metrics/sink.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface MemoryReplayOptions {
   /** Most entries kept per topic. Default 1000. */
@@ -19,6 +21,7 @@ export interface MemoryReplayOptions {
   maxTopics?: number;
   /** Cap on one topic's stored bytes (UTF-8 of event name + JSON data); oldest entries go first. */
   maxBytes?: number;
+  metrics?: Metrics;
 }
 
 export type MemoryReplay = Replay & FrameServer;
@@ -30,6 +33,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   const size = positiveIntOption('size', opts.size, 1000);
   const maxTopics = positiveIntOption('maxTopics', opts.maxTopics, 100);
   const maxBytes = positiveIntOption('maxBytes', opts.maxBytes, undefined);
+  const metrics = metricsOption(opts.metrics, 'memory');
 
   const logs = new Map<string, TopicLog>();
   /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
@@ -111,6 +115,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     ...createFrameServer(serveOne),
 
     publish(platform, topic, event, data) {
+      const started = metrics === undefined ? 0 : metrics.start();
       let log = logs.get(topic);
       if (log === undefined) assertTopic(topic);
       // A busy topic repeats its event name: one comparison instead of a character scan.
@@ -129,6 +134,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
       const seq = log.append(event, json, bytes);
       if (maxBytes !== undefined) log.trimToBytes(maxBytes);
       deliver(platform, topic, event, data, json, seq, log.epoch);
+      if (metrics !== undefined) metrics.published(started);
       return seq;
     },
 
