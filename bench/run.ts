@@ -29,6 +29,7 @@ const SECTIONS: SectionSpec[] = [
   { name: 'memory', run: () => benchMemory((line) => console.log(line)) },
   { name: 'redis', file: 'redis.ts', exportName: 'benchRedis' },
   { name: 'fanout', file: 'fanout.ts', exportName: 'benchFanout' },
+  { name: 'metrics', file: 'metrics.ts', exportName: 'benchMetrics' },
   { name: 'client-size', file: 'client-size.ts', exportName: 'benchClientSize' },
 ];
 

@@ -13,6 +13,8 @@ import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES, entryBytes } from '../core/en
 import type { Entry, Replay, ReplayPlatform } from '../core/types.js';
 import { createFrameServer, serveReplay, type Snapshot } from '../protocol/serve.js';
 import { TopicLog } from './topic-log.js';
+import { metricsOption } from '../metrics/sink.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface MemoryReplayOptions {
   /** Most entries kept per topic. Default 1000. */
@@ -25,6 +27,7 @@ export interface MemoryReplayOptions {
   idempotencyWindow?: number;
   /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
   maxEntryBytes?: number;
+  metrics?: Metrics;
 }
 
 /** Most publish ids remembered at once; beyond it the oldest is forgotten before its window ends. */
@@ -43,6 +46,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
   /** `<topic>\n<id>` (no topic contains a newline) to the first publish's seq and time, oldest first. */
   const ids = new Map<string, { seq: number; at: number }>();
   const maxEntryBytes = positiveIntOption('maxEntryBytes', opts.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES);
+  const metrics = metricsOption(opts.metrics, 'memory');
 
   const logs = new Map<string, TopicLog>();
   /** Epochs fixed for topics without entries (by `position` or a replay); bounded on its own. */
@@ -135,6 +139,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     ...createFrameServer(serveOne),
 
     publish(platform, topic, event, data, options) {
+      const started = metrics === undefined ? 0 : metrics.start();
       let log = logs.get(topic);
       if (log === undefined) assertTopic(topic);
       // A busy topic repeats its event name: one comparison instead of a character scan.
@@ -164,6 +169,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
       if (maxBytes !== undefined) log.trimToBytes(maxBytes);
       if (idKey !== undefined) ids.set(idKey, { seq, at: now });
       deliver(platform, topic, event, data, json, seq, log.epoch);
+      if (metrics !== undefined) metrics.published(started);
       return seq;
     },
 

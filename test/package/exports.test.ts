@@ -28,6 +28,7 @@ const expected: Record<string, string[]> = {
   './vite': ['gapless'],
   './client': ['connect', 'createConnection', 'on', 'onReplay'],
   './protocol': ['planReplay', 'normalizeReqId', 'isValidTopic'],
+  './metrics': ['createMetrics', 'registerPromClient', 'CONTENT_TYPE'],
 };
 
 describe('package exports', () => {
