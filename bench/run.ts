@@ -30,6 +30,7 @@ const SECTIONS: SectionSpec[] = [
   { name: 'redis', file: 'redis.ts', exportName: 'benchRedis' },
   { name: 'fanout', file: 'fanout.ts', exportName: 'benchFanout' },
   { name: 'client-size', file: 'client-size.ts', exportName: 'benchClientSize' },
+  { name: 'load', file: 'load/index.ts', exportName: 'benchLoad' },
 ];
 
 const COMMAND = 'npm run bench';
