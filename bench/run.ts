@@ -31,6 +31,7 @@ const SECTIONS: SectionSpec[] = [
   { name: 'fanout', file: 'fanout.ts', exportName: 'benchFanout' },
   { name: 'metrics', file: 'metrics.ts', exportName: 'benchMetrics' },
   { name: 'client-size', file: 'client-size.ts', exportName: 'benchClientSize' },
+  { name: 'load', file: 'load/index.ts', exportName: 'benchLoad' },
 ];
 
 const COMMAND = 'npm run bench';

@@ -1,0 +1,150 @@
+/**
+ * One load-generator process: many clients of one system, all behind one fault proxy, each
+ * recording which numbered messages it received. The orchestrator connects them, breaks their
+ * paths, names the target (the last message published by the end of the outage) and collects,
+ * per client, when it first held every message up to the target.
+ */
+import { io, type Socket as IoSocket } from 'socket.io-client';
+import { WebSocket } from 'ws';
+import { createConnection, onReplay, type WebSocketConstructor } from '../../src/client/index.js';
+import { startFaultProxy, type Fault, type FaultProxy } from './fault-proxy.js';
+import { clock, serve } from './ipc.js';
+import { TOPIC, type Numbered } from './server-common.js';
+
+/** Messages one run can number (25/s for over 20 minutes). */
+const CAPACITY = 1 << 15;
+
+interface Client {
+  seen: Uint8Array;
+  /** Every message up to this one has arrived. */
+  upTo: number;
+  duplicates: number;
+  caughtAt: number;
+  ready: boolean;
+  close(): void;
+}
+
+let proxy: FaultProxy | undefined;
+let clients: Client[] = [];
+let target = 0;
+let caught = 0;
+let recovered = 0;
+
+function newClient(): Client {
+  return { seen: new Uint8Array(CAPACITY), upTo: 0, duplicates: 0, caughtAt: 0, ready: false, close: () => {} };
+}
+
+function record(client: Client, n: number): void {
+  if (n <= 0 || n >= CAPACITY) return;
+  if (client.seen[n] === 1) {
+    client.duplicates++;
+    return;
+  }
+  client.seen[n] = 1;
+  while (client.seen[client.upTo + 1] === 1) client.upTo++;
+  if (target > 0 && client.caughtAt === 0 && client.upTo >= target) {
+    client.caughtAt = clock();
+    caught++;
+  }
+}
+
+function gaplessClient(url: string): Client {
+  const client = newClient();
+  const connection = createConnection({ url, WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const store = onReplay<Numbered>(TOPIC, { since: 0, connection });
+  const stopEvents = store.subscribe((event) => {
+    if (event?.event === 'm') record(client, event.data.n);
+  });
+  const stopStatus = store.status.subscribe((status) => {
+    if (status.state === 'live') client.ready = true;
+  });
+  client.close = () => {
+    stopEvents();
+    stopStatus();
+    connection.close();
+  };
+  return client;
+}
+
+function socketIoClient(url: string): Client {
+  const client = newClient();
+  const socket: IoSocket = io(url, { transports: ['websocket'] });
+  socket.on('connect', () => {
+    client.ready = true;
+    if (socket.recovered) recovered++;
+  });
+  socket.on('m', (message: Numbered) => record(client, message.n));
+  client.close = () => socket.disconnect();
+  return client;
+}
+
+async function until(condition: () => boolean, deadline: number): Promise<boolean> {
+  while (!condition()) {
+    if (clock() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+serve({
+  /** Opens `count` clients of `system` through a new fault proxy to the server; resolves when all are live. */
+  async connect({ system, port, count }) {
+    proxy = await startFaultProxy(port as number);
+    const url = system === 'gapless' ? `ws://127.0.0.1:${proxy.port}/ws` : `http://127.0.0.1:${proxy.port}`;
+    const make = system === 'gapless' ? gaplessClient : socketIoClient;
+    clients = [];
+    for (let i = 0; i < (count as number); i++) {
+      clients.push(make(url));
+      // Open in small steps, as pages arrive, not as one herd: the herd is what is measured later.
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (!(await until(() => clients.every((c) => c.ready), clock() + 60_000))) {
+      throw new Error(`${clients.filter((c) => !c.ready).length} of ${clients.length} clients not live after 60 s`);
+    }
+    return null;
+  },
+  fault({ kind, outageMs }) {
+    recovered = 0;
+    proxy!.fault(kind as Fault, outageMs as number);
+    return null;
+  },
+  target({ value }) {
+    target = value as number;
+    for (const client of clients) {
+      if (client.caughtAt === 0 && client.upTo >= target) {
+        client.caughtAt = clock();
+        caught++;
+      }
+    }
+    return null;
+  },
+  /**
+   * Waits until every client holds every message up to the target (or `deadline`), lets late
+   * duplicates arrive for `settleMs`, and reports.
+   */
+  async collect({ deadline, settleMs }) {
+    await until(() => caught === clients.length, deadline as number);
+    await new Promise((resolve) => setTimeout(resolve, settleMs as number));
+    let missed = 0;
+    let duplicates = 0;
+    for (const client of clients) {
+      for (let n = 1; n <= target; n++) if (client.seen[n] !== 1) missed++;
+      duplicates += client.duplicates;
+    }
+    return {
+      caughtAt: clients.map((c) => c.caughtAt),
+      missed,
+      duplicates,
+      recovered,
+    };
+  },
+  async close() {
+    for (const client of clients) client.close();
+    clients = [];
+    target = 0;
+    caught = 0;
+    await proxy?.close();
+    proxy = undefined;
+    return null;
+  },
+});
