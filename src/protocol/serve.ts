@@ -354,7 +354,7 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
 }
 
 /**
- * Answers replay requests that nothing can serve with `end {error: code}` each (an invalid
+ * @internal Answers replay requests that nothing can serve with `end {error: code}` each (an invalid
  * topic with the usual `error` frame), so that no client waits for an answer that never comes.
  */
 export function createRefusal(code: ErrorCode): FrameServer {

@@ -333,13 +333,16 @@ describe('demo in vite preview (the plugin serves /ws; hooks come from the built
     await server?.stop();
   });
 
-  /** A raw socket on the preview server, with the login cookie of `user` if given; records every frame. */
+  /** A raw socket on the preview server, with the login cookie of `user` if given; records every frame but the heartbeat's pings. */
   async function rawSocket(user?: string): Promise<{ ws: WebSocket; frames: Record<string, unknown>[] }> {
     const headers: Record<string, string> = { origin: server!.base };
     if (user !== undefined) headers.cookie = `${SESSION_COOKIE}=${user}`;
     const ws = new WebSocket(`${server!.base.replace('http', 'ws')}/ws`, { headers });
     const frames: Record<string, unknown>[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
+    ws.on('message', (d) => {
+      const frame = JSON.parse(String(d)) as Record<string, unknown>;
+      if (frame.type !== 'ping') frames.push(frame);
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -78,6 +78,13 @@ describe('replicas', () => {
     const pub = w.publisher('feed');
     const keys = topicKeys(w.prefix, 'feed');
     await until('40 acknowledged publishes', () => pub.acked.length >= 40);
+    // The replica must really follow before its link is cut (a loaded machine may still be
+    // doing the first sync): it holds the topic's epoch and some of its entries.
+    let followed = false;
+    while (!followed) {
+      followed = (await replica.cli('GET', keys.epoch)) !== '' && Number(await replica.cli('XLEN', keys.stream)) >= 40;
+      if (!followed) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     // Cut the replica's link: pointed at a socket that never answers, it keeps its data and
     // stops following (a free port could be taken by another Redis, which it would copy).
     const held = new Set<Socket>();
