@@ -21,5 +21,5 @@ export type ErrorCode =
   /** A replay request reached a platform that has no replay buffer to answer it with. */
   | 'NO_REPLAY_BUFFER';
 
-/** Why a replay could not be served in full (DESIGN §8). */
+/** Why a replay could not be served in full: entries trimmed (`evicted`), another life of the counter (`reset`), or a `since` that is no position (`invalid`). */
 export type TruncationReason = 'evicted' | 'reset' | 'invalid';

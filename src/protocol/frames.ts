@@ -1,5 +1,5 @@
 /**
- * The wire frames of DESIGN §4: their types, and the only code that writes them.
+ * The wire frames: their types, and the only code that writes them.
  *
  * Topics, event names and epochs are validated to need no JSON escaping, and payloads
  * arrive as JSON text, so frames are built by concatenation: a payload is never
@@ -9,7 +9,7 @@ import type { ErrorCode, TruncationReason } from '../core/codes.js';
 import { flat } from '../core/flat.js';
 import { REPLAY_PREFIX } from '../core/names.js';
 
-/** A request id as it travels: a short string or a safe integer (DESIGN §8). */
+/** A request id as it travels: a string of 1-64 characters or a safe integer. */
 export type ReqId = string | number;
 
 // ---- client -> server ----------------------------------------------------------------

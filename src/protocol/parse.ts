@@ -10,7 +10,7 @@ export const MAX_BATCH_ITEMS = 256;
 
 const CONTROL_TYPES: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'subscribe-batch', 'replay', 'replay-batch', 'pong']);
 
-/** A reqId (or subscribe ref) as DESIGN §8 allows it; anything else is treated as absent. */
+/** A reqId (or subscribe ref): a string of 1-64 characters without control characters, or a safe integer; anything else is treated as absent. */
 export function normalizeReqId(value: unknown): ReqId | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
   if (typeof value !== 'string' || value.length < 1 || value.length > MAX_REQID_LENGTH) return undefined;
