@@ -1,5 +1,5 @@
 /**
- * The character and length rules for topics and event names: no control character, `"` or `\\`;
+ * The character and length rules for topics and event names: no control character, `"` or `\`;
  * topics 1-256 UTF-16 units, event names 1-64.
  * Valid names never need JSON escaping, which is what lets frames be built by
  * concatenation instead of a `JSON.stringify` per frame.
