@@ -128,15 +128,21 @@ describe('on svelte-adapter-uws platform semantics (live frames carry no seq and
     expect(status()).toMatchObject({ state: 'live', outcome: 'ok', seq: 1 });
   });
 
-  it('does not hold: after a reconnect the store re-delivers by replay what it already got live', async () => {
+  /** A server on the seed hooks with 'a' stored, and a store on 'chat' from before it, live after replaying it. */
+  async function replayedA(options: { subscribeBatch: boolean }) {
     const replay = createReplay();
-    const hooks = seedHooks(replay, { subscribeBatch: true });
+    const hooks = seedHooks(replay, options);
     const server = await start(hooks);
     const position = replay.position('chat');
     publish(replay, server.platform, 'a');
     const conn = connection(server);
     const { events, status } = record(onReplay<Msg>('chat', { since: position, connection: conn }));
     await until('the replay', () => status().state === 'live');
+    return { replay, hooks, server, conn, events, status };
+  }
+
+  it('does not hold: after a reconnect the store re-delivers by replay what it already got live', async () => {
+    const { replay, hooks, server, conn, events, status } = await replayedA({ subscribeBatch: true });
     publish(replay, server.platform, 'b', 'c');
     await until('the live frames', () => events.length === 3);
     // Live frames without an epoch never move the position: it is still the replay's.
@@ -169,15 +175,8 @@ describe('on svelte-adapter-uws platform semantics (live frames carry no seq and
   });
 
   it('does not hold without a subscribe-batch handler: svelte-adapter-uws 0.3 ignores the frame, so no live frames arrive', async () => {
-    const replay = createReplay();
-    const hooks = seedHooks(replay, { subscribeBatch: false });
-    const server = await start(hooks);
-    const position = replay.position('chat');
-    publish(replay, server.platform, 'a');
-    const conn = connection(server);
     // Activated before the socket opens, as on every page load: it subscribes with subscribe-batch.
-    const { events, status } = record(onReplay<Msg>('chat', { since: position, connection: conn }));
-    await until('the replay', () => status().state === 'live');
+    const { replay, server, conn, events, status } = await replayedA({ subscribeBatch: false });
     expect(server.platform.subscribers('chat')).toBe(0);
     // A store activated on the open socket subscribes with a single `subscribe`, which the adapter
     // understands: its frame, published after the chat frame on the same socket, marks the point

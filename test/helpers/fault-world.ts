@@ -153,3 +153,25 @@ export async function expectNoSilentLoss(views: ClientView[], publisher: Publish
   }
   return { told, missedButTold };
 }
+
+/**
+ * The recovery check after Redis rolled a topic back to a lower seq in the same epoch: publishing
+ * resumes until 30 more are acknowledged, then the epoch must have ended (the reused seqs are a
+ * new epoch) and every client must have been told, with no silent loss.
+ */
+export async function expectRollbackCaught(
+  world: World,
+  topic: string,
+  publisher: Publisher,
+  views: ClientView[],
+  rolledBackEpoch: string,
+): Promise<{ told: number; missedButTold: number }> {
+  publisher.resume();
+  const resumed = publisher.acked.length;
+  await until('30 more acknowledged publishes', () => publisher.acked.length >= resumed + 30);
+  await publisher.stop();
+  expect((await world.replay.position(topic)).epoch).not.toBe(rolledBackEpoch);
+  const result = await expectNoSilentLoss(views, publisher);
+  expect(result.told).toBe(views.length);
+  return result;
+}

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createPlatform, type Platform, type PlatformOptions } from '../../src/ws/index.js';
 
@@ -111,3 +112,51 @@ export class TestClient {
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface WsHarness {
+  /** Starts this test's server; it is stopped after the test. */
+  setup(options?: PlatformOptions): Promise<TestServer>;
+  /** Connects a client (to the server by default); it is ended after the test. */
+  client(url?: string): Promise<TestClient>;
+  /** The server started by `setup` in the running test. */
+  readonly server: TestServer;
+}
+
+/**
+ * One server per test plus the clients it connected, all torn down in `afterEach`: clients
+ * first (closed, or terminated when a test leaves sockets that would never finish a closing
+ * handshake), then `beforeStop` (e.g. a proxy in front of the server), then the server.
+ */
+export function useWsServer(
+  options: { endClients?: 'close' | 'terminate'; beforeStop?: () => Promise<void> } = {},
+): WsHarness {
+  let server: TestServer | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) {
+      if (options.endClients === 'terminate') c.socket.terminate();
+      else c.close();
+    }
+    await options.beforeStop?.();
+    await server?.stop();
+    server = undefined;
+  });
+  const current = (): TestServer => {
+    if (!server) throw new Error('no server: call setup() first');
+    return server;
+  };
+  return {
+    async setup(platformOptions: PlatformOptions = {}) {
+      server = await startServer(platformOptions);
+      return server;
+    },
+    async client(url?: string) {
+      const c = await TestClient.connect(url ?? current().url);
+      clients.push(c);
+      return c;
+    },
+    get server() {
+      return current();
+    },
+  };
+}

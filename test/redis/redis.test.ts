@@ -3,7 +3,6 @@
  * concurrent writers, every way a counter can be lost, outages and resends.
  */
 import { execFile } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startProxy } from '../helpers/tcp-proxy.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -363,49 +363,23 @@ describe('failure', () => {
   it('a publish whose reply was lost is resent by ioredis and applied once', async () => {
     // A proxy that, when armed, forwards commands to Redis but swallows its replies and then
     // cuts the connection: the publish ran, the client never heard, ioredis resends it.
-    let armed = false;
-    const sockets = new Set<Socket>();
-    const proxy: Server = createServer((downstream) => {
-      const upstream = connect(server.port, '127.0.0.1');
-      let swallowing = false;
-      sockets.add(downstream).add(upstream);
-      downstream.on('data', (chunk) => {
-        upstream.write(chunk);
-        if (armed) {
-          armed = false;
-          swallowing = true;
-          setTimeout(() => downstream.destroy(), 100);
-        }
-      });
-      upstream.on('data', (chunk) => {
-        if (!downstream.destroyed && !swallowing) downstream.write(chunk);
-      });
-      downstream.on('close', () => upstream.destroy());
-      upstream.on('close', () => downstream.destroy());
-      downstream.on('error', () => {});
-      upstream.on('error', () => {});
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as { port: number }).port;
-    const c = client(port, { retryStrategy: () => 20 });
+    const proxy = await startProxy(server.port);
+    const c = client(proxy.port, { retryStrategy: () => 20 });
     try {
       const replay = createReplay(c, { prefix: prefix() });
       const platform = new RecordingPlatform();
       await replay.publish(platform, 'chat', 'e', 1);
-      const swallowed = new Promise<void>((resolve) => {
-        armed = true;
-        // Replies are dropped until the connection is cut.
-        c.once('close', () => resolve());
-      });
+      // Replies are dropped until the connection is cut.
+      const cut = proxy.loseNextReply();
+      const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
       const pending = replay.publish(platform, 'chat', 'e', 2);
-      await swallowed;
+      await Promise.all([cut, closed]);
       expect(await pending).toBe(2);
       expect(await replay.publish(platform, 'chat', 'e', 3)).toBe(3);
       expect((await replay.since('chat', 0)).map((e) => e.data)).toEqual([1, 2, 3]);
       expect(platform.live.map((f) => f.seq)).toEqual([1, 2, 3]);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => proxy.close(r));
+      await proxy.close();
     }
   });
 });

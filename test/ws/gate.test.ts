@@ -1,27 +1,10 @@
 /** Gate verdicts: one gate run per store activation, and revocation. Real sockets on 127.0.0.1. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/memory/index.js';
-import type { PlatformOptions } from '../../src/ws/index.js';
-import { startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
+import { useWsServer } from '../helpers/ws-server.js';
 
-let server: TestServer | undefined;
-const clients: TestClient[] = [];
-
-async function setup(options: PlatformOptions) {
-  server = await startServer(options);
-  return server;
-}
-async function client(): Promise<TestClient> {
-  const c = await TestClient.connect(server!.url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await server?.stop();
-  server = undefined;
-});
+const harness = useWsServer();
+const { setup, client } = harness;
 
 function counting(verdict: (topic: string) => boolean | string) {
   const calls: string[] = [];

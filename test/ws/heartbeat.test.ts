@@ -1,33 +1,20 @@
 /** The server heartbeat over real sockets on 127.0.0.1, with a real dead path (no FIN, no RST). */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { startHalfOpenProxy, type HalfOpenProxy } from '../helpers/half-open-proxy.js';
-import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
-import type { PlatformOptions } from '../../src/ws/index.js';
+import { delay, useWsServer } from '../helpers/ws-server.js';
 
 const FAST = { interval: 300, timeout: 300 };
 
-let server: TestServer | undefined;
 let proxy: HalfOpenProxy | undefined;
-const clients: TestClient[] = [];
-
-async function setup(options: PlatformOptions) {
-  server = await startServer(options);
-  return server;
-}
-async function client(url = server!.url): Promise<TestClient> {
-  const c = await TestClient.connect(url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.terminate();
-  await proxy?.close();
-  proxy = undefined;
-  await server?.stop();
-  server = undefined;
+const harness = useWsServer({
+  endClients: 'terminate',
+  async beforeStop() {
+    await proxy?.close();
+    proxy = undefined;
+  },
 });
+const { setup, client } = harness;
 
 describe('server heartbeat', () => {
   it('pings right after open with its interval, then every interval', async () => {
@@ -46,7 +33,7 @@ describe('server heartbeat', () => {
     const messages: string[] = [];
     const { platform } = await setup({ heartbeat: FAST, hooks: { message: (_ws, { data }) => void messages.push(String(data)) } });
     // A client that does not answer protocol pings: only its JSON pongs keep it alive.
-    const socket = new WebSocket(server!.url, { autoPong: false });
+    const socket = new WebSocket(harness.server.url, { autoPong: false });
     socket.on('message', (data) => {
       if (String(data).startsWith('{"type":"ping"')) socket.send('{"type":"pong"}');
     });
@@ -70,7 +57,7 @@ describe('server heartbeat', () => {
         ws.once('close', () => resolve(performance.now() - opened));
       }),
     );
-    const socket = new WebSocket(server!.url, { autoPong: false });
+    const socket = new WebSocket(harness.server.url, { autoPong: false });
     await new Promise((resolve) => socket.once('open', resolve));
     const code = await new Promise<number>((resolve) => socket.once('close', resolve));
     // Never early (a millisecond of slack for the two listeners' clock reads).
@@ -88,7 +75,7 @@ describe('server heartbeat', () => {
     const before = { connections: platform.connections, subscribers: platform.subscribers('room') };
     expect(before).toEqual({ connections: 1, subscribers: 1 });
 
-    proxy = await startHalfOpenProxy(Number(new URL(server!.url).port));
+    proxy = await startHalfOpenProxy(Number(new URL(harness.server.url).port));
     const victim = await client(`ws://127.0.0.1:${proxy.port}/ws`);
     let victimClosed = false;
     void victim.closed.then(() => (victimClosed = true));
@@ -119,7 +106,7 @@ describe('server heartbeat', () => {
 
   it('sends no ping and terminates nothing with heartbeat: false', async () => {
     const { platform } = await setup({ heartbeat: false });
-    const socket = new WebSocket(server!.url, { autoPong: false });
+    const socket = new WebSocket(harness.server.url, { autoPong: false });
     const frames: string[] = [];
     socket.on('message', (data) => frames.push(String(data)));
     await new Promise((resolve) => socket.once('open', resolve));

@@ -8,31 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { createReplay } from '../../src/memory/index.js';
 import { SERVE_FRAME, type FrameServer } from '../../src/protocol/serve.js';
-import type { Platform, PlatformOptions } from '../../src/ws/index.js';
-import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
+import type { Platform } from '../../src/ws/index.js';
+import { delay, useWsServer, type TestClient } from '../helpers/ws-server.js';
 
-let server: TestServer | undefined;
-const clients: TestClient[] = [];
-
-async function setup(options: PlatformOptions) {
-  server = await startServer(options);
-  return server;
-}
-async function client(): Promise<TestClient> {
-  const c = await TestClient.connect(server!.url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.terminate();
-  await server?.stop();
-  server = undefined;
-});
+const harness = useWsServer({ endClients: 'terminate' });
+const { setup, client } = harness;
 
 /** The server side of the socket opened last. */
 function serverSocket(): WebSocket {
-  return [...server!.wss.clients].at(-1)!;
+  return [...harness.server.wss.clients].at(-1)!;
 }
 
 /** Stops the client's TCP socket from reading: the server's writes pile up. */

@@ -1,10 +1,10 @@
 /** The `ws` platform over real sockets on 127.0.0.1: exact frames, order, limits. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/memory/index.js';
-import type { PlatformOptions } from '../../src/ws/index.js';
-import { delay, startServer, TestClient, type TestServer } from '../helpers/ws-server.js';
+import { delay, useWsServer, type TestClient } from '../helpers/ws-server.js';
 
-let server: TestServer | undefined;
+const harness = useWsServer();
+const { setup, client } = harness;
 
 /** Stops the client's TCP socket from reading, so the server's writes pile up. */
 function pauseReading(c: TestClient): { resume(): void } {
@@ -12,23 +12,6 @@ function pauseReading(c: TestClient): { resume(): void } {
   raw.pause();
   return raw;
 }
-const clients: TestClient[] = [];
-
-async function setup(options: PlatformOptions = {}) {
-  server = await startServer(options);
-  return server;
-}
-async function client(): Promise<TestClient> {
-  const c = await TestClient.connect(server!.url);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await server?.stop();
-  server = undefined;
-});
 
 describe('subscriptions', () => {
   it('acknowledges a subscribe with its ref and delivers live frames with the buffer seq and epoch', async () => {
@@ -79,7 +62,7 @@ describe('subscriptions', () => {
     const c = await client();
     c.send({ type: 'subscribe', topic: 'secret', ref: 9 });
     expect(await c.take(1)).toEqual([{ type: 'subscribe-denied', topic: 'secret', ref: 9, reason }]);
-    expect(server!.platform.subscribers('secret')).toBe(0);
+    expect(harness.server.platform.subscribers('secret')).toBe(0);
   });
 
   it('answers a subscribe-batch topic by topic and stops delivery after unsubscribe', async () => {
@@ -365,8 +348,8 @@ describe('robustness and limits', () => {
     expect(() => platform.publish('t', 'e', 1n)).toThrow(expect.objectContaining({ code: 'UNSERIALIZABLE' }));
     expect(() => platform.publish('t', 'e', 1, { seq: -1 })).toThrow('options.seq must be a safe non-negative integer, got -1');
     const { createPlatform } = await import('../../src/ws/index.js');
-    expect(() => createPlatform(server!.wss, { maxBackpressure: 0 })).toThrow('maxBackpressure must be a positive integer, got 0');
-    expect(() => createPlatform(server!.wss, { replay: {} as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => createPlatform(harness.server.wss, { maxBackpressure: 0 })).toThrow('maxBackpressure must be a positive integer, got 0');
+    expect(() => createPlatform(harness.server.wss, { replay: {} as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
   it('send() delivers one envelope to one socket', async () => {
