@@ -46,6 +46,26 @@ function ensureNode24() {
   }
 }
 
+/** One block per failed test or failed file: stack, file, name and the first lines of its error. */
+function failedTests(stack, json) {
+  const out = [];
+  const excerpt = (text) =>
+    String(text ?? '')
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((line) => !line.includes('node_modules/'))
+      .slice(0, 12)
+      .map((line) => `      ${line}`)
+      .join('\n');
+  for (const file of json.testResults ?? []) {
+    const path = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const failed = (file.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failed) out.push(`  [${stack}] ${path} > ${test.fullName}\n${excerpt((test.failureMessages ?? []).join('\n'))}`);
+    if (failed.length === 0 && file.status === 'failed') out.push(`  [${stack}] ${path} (file failed)\n${excerpt(file.message)}`);
+  }
+  return out;
+}
+
 const stacks = {
   node20: () => ({ node: process.execPath, path: process.env.PATH }),
   node24: () => {
@@ -61,6 +81,7 @@ for (const name of wanted) if (!(name in stacks)) fail(`unknown stack ${JSON.str
 const args = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const results = [];
+const failures = [];
 mkdirSync(join(root, '.tmp'), { recursive: true });
 
 for (const name of wanted) {
@@ -78,6 +99,7 @@ for (const name of wanted) {
   if (existsSync(report)) {
     const json = JSON.parse(readFileSync(report, 'utf8'));
     counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests };
+    failures.push(...failedTests(name, json));
   }
   // A run that died before reporting (or with failed files but no failed test) still fails.
   const ok = run.status === 0 && counts.failed === 0;
@@ -86,6 +108,8 @@ for (const name of wanted) {
   for (const key of Object.keys(totals)) totals[key] += counts[key];
 }
 
+// The failures again at the very end: CI keeps only the tail of a long log.
+if (failures.length > 0) console.log(`\nfailed:\n${failures.join('\n')}`);
 console.log(`\n${results.join('\n')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(totals.failed === 0 ? 0 : 1);
