@@ -50,9 +50,14 @@ async function converged(page: Page, server: DemoServer, timeoutMs = 30_000): Pr
 const CHAT_FORM = '[data-testid="chat-form"]';
 
 /** Submits the page's chat form as Enter would, without waiting on navigations (enhance makes none). */
+/** Posts `text` through the page's chat form; resolves once the server has answered the post. */
 async function send(page: Page, text: string): Promise<void> {
   await page.fill(`${CHAT_FORM} input[name="text"]`, text);
+  // Without waiting for the answer, a post still in flight on a loaded machine lands after the
+  // test has read the server's list, and the list seems to have changed behind its back.
+  const answered = page.waitForResponse((response) => response.request().method() === 'POST');
   await page.$eval(CHAT_FORM, (form) => (form as HTMLFormElement).requestSubmit());
+  await answered;
 }
 
 /** Waits until a panel field (`state`, `inbox-state`, ...) shows `value`. */
