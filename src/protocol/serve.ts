@@ -202,7 +202,7 @@ interface Request {
   position: RequestedPosition;
   reqField: string;
   metrics: MetricsSink | undefined;
-  /** The sink's clock reading when the request arrived (-1: not timed). */
+  /** The sink's clock reading when the request arrived, or its backend read began (-1: not timed). */
   started: number;
   logger: Logger | undefined;
 }
@@ -231,6 +231,8 @@ function readAndWrite(request: Request): Promise<void> {
     return backendFailed(request, error);
   }
   if (snap instanceof Promise) {
+    // A replay that waits on a backend is always timed: from here when arrival was not sampled.
+    if (request.metrics !== undefined && request.started < 0) request.started = performance.now();
     return snap.then(
       (s) => writeFrames(request, s),
       (error: unknown) => backendFailed(request, error),

@@ -201,8 +201,9 @@ describe.each(BACKENDS)('a platform with a registry, $name buffer', (backend) =>
     ]);
     expect(s.value('gapless_replayed_messages_total')).toBe(4);
     expect(s.value('gapless_replayed_bytes_total')).toBe(msgBytes.reduce((sum, n) => sum + n, 0));
-    // The platform times every replay that ends ok or truncated.
-    expect(s.histogram('gapless_replay_duration_seconds').count).toBe(4);
+    // Replays that end ok or truncated are timed: all of them when they wait on Redis, one
+    // in 32 when the buffer answers at once (these five requests include none of those).
+    expect(s.histogram('gapless_replay_duration_seconds').count).toBe(backend.name === 'redis' ? 4 : 0);
     expect(s.series('gapless_errors_total')).toEqual([
       { labels: { code: 'BACKEND_ERROR' }, value: 0 },
       { labels: { code: 'TIMEOUT' }, value: errorReplays },
