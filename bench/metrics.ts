@@ -15,7 +15,7 @@ import { createMetrics } from '../src/metrics/index.js';
 import { metricsOption, type MetricsSink } from '../src/metrics/sink.js';
 import { REPLAY_CHANNEL, type ReplayChannel } from '../src/protocol/serve.js';
 import { createBenchPlatform, createSocket, type BenchPlatform, type BenchSocket } from './platform.js';
-import { compare, formatOps, formatQuartiles, markdownTable, pairedRatio, type Comparison } from './stats.js';
+import { calibrate, formatOps, formatQuartiles, markdownTable, median, pairedRatio, timeLoop, type Comparison, type Loop } from './stats.js';
 
 const SIZE = 1000;
 const SUBSCRIBERS = 4;
@@ -34,6 +34,33 @@ function payloads(): unknown[] {
   return Array.from({ length: POOL }, (_, i) =>
     JSON.parse(`{"id":${i},"user":"user-${i % 97}","room":"lobby","text":"message ${i.toString(36)}: the quick brown fox jumps over the lazy dog, twice over","ts":${1764000000000 + i}}`),
   );
+}
+
+/**
+ * Times `with`, `without` and `again` in alternating rounds, each run the same number of
+ * operations (calibrated once, on `without`), on process CPU time. Unlike `compare` in
+ * stats.ts it neither collects garbage before each run nor sizes each contender's runs on its
+ * own: the three differ by a few nanoseconds per operation, and a forced collection or another
+ * run length moved one contender by more than that on this shared machine (up to 25 % between
+ * two identical ones), while here identical contenders agree within about 1 %.
+ */
+function sideBySide(contenders: { with: Loop; without: Loop; again: Loop }): Comparison {
+  const names = ['with', 'without', 'again'] as const;
+  const n = calibrate(contenders.without, ROUND_MS);
+  for (let i = 0; i < 3; i++) for (const name of names) contenders[name](n);
+  const perRound: Record<string, number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const ops: Record<string, number> = {};
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) ops[name] = n / (Math.max(timeLoop(contenders[name], n, 'cpu'), 1000) / 1e9);
+    perRound.push(ops);
+  }
+  const ratios = perRound.map((r) => r.with! / r.without!);
+  return {
+    ops: Object.fromEntries(names.map((name) => [name, median(perRound.map((r) => r[name]!))])),
+    ratio: median(ratios),
+    ratios,
+    rounds: perRound,
+  };
 }
 
 interface Row {
@@ -84,10 +111,10 @@ function rows(): Row[] {
     // The in-memory replay answers synchronously; the promise is already settled.
     for (let i = 0; i < n; i++) void source.replay(socket, 'chat', since, target);
   };
-  const replays = (count: number) => compare({ with: replay(count)(platforms.with), without: replay(count)(platforms.without), again: replay(count)(platforms.again) }, { rounds: ROUNDS, roundMs: ROUND_MS });
+  const replays = (count: number) => sideBySide({ with: replay(count)(platforms.with), without: replay(count)(platforms.without), again: replay(count)(platforms.again) });
 
   return [
-    { measure: `in-memory publish, 182 B, ${SUBSCRIBERS} subscribers`, result: compare({ with: publish(buffers.with), without: publish(buffers.without), again: publish(buffers.again) }, { rounds: ROUNDS, roundMs: ROUND_MS }) },
+    { measure: `in-memory publish, 182 B, ${SUBSCRIBERS} subscribers`, result: sideBySide({ with: publish(buffers.with), without: publish(buffers.without), again: publish(buffers.again) }) },
     { measure: `replay of the last ${TAIL} of ${SIZE}, 182 B`, result: replays(TAIL) },
     { measure: `replay of all ${SIZE}, 182 B`, result: replays(SIZE - 1) },
   ];
