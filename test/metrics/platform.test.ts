@@ -15,6 +15,7 @@ import type { AnyReplay } from '../../src/core/types.js';
 import { createReplay as createMemoryReplay } from '../../src/memory/index.js';
 import { createMetrics, registerPromClient, type Metrics } from '../../src/metrics/index.js';
 import { createReplay as createRedisReplay } from '../../src/redis/index.js';
+import { gapless } from '../../src/vite/index.js';
 import type { WsHooks } from '../../src/ws/hooks.js';
 import { attach, closePlatform, getPlatform, registerHooks, registerLogger, registerMetrics, type Platform } from '../../src/ws/index.js';
 import { useRedis } from '../helpers/redis-server.js';
@@ -282,6 +283,16 @@ describe('the shared platform', () => {
     expect(read().value('gapless_subscriptions')).toBe(0);
     expect(read().value('gapless_socket_closes_total', { reason: 'normal' })).toBe(1);
     expect(getPlatform().connections).toBe(0);
+    for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("sends the Vite plugin's warnings to the logger given to the plugin", () => {
+    const logger = recordingLogger();
+    const plugin = gapless({ logger });
+    (plugin.configureServer as (server: unknown) => void)({ httpServer: null });
+    expect(logger.lines).toEqual([
+      ['warn', '[gapless-replay] Vite runs in middleware mode (no httpServer): call attach(yourServer) from gapless-replay/ws yourself', []],
+    ]);
     for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
   });
 
