@@ -13,6 +13,7 @@ import { buildDemo, buildLibrary, ROOT, SESSION_COOKIE, startDev, startPreview, 
 import { WebSocket } from 'ws';
 import { freePort, waitFor } from './helpers/process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { scrape } from '../metrics/scrape.js';
 
 let browser: Browser | undefined;
 
@@ -224,6 +225,14 @@ describe('demo as an adapter-node build (demo/server.js serves the app and /ws)'
       // And the reloaded page goes on live.
       await server.post('after the reload');
       expect((await converged(page, server)).length).toBe(6);
+
+      // The new life's /metrics saw it all: six publishes, the page's socket, its reset.
+      const res = await fetch(`${server.base}/metrics`, { signal: AbortSignal.timeout(5000) });
+      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const metrics = scrape(await res.text());
+      expect(metrics.value('gapless_publishes_total', { backend: 'memory' })).toBe(6);
+      expect(metrics.value('gapless_sockets_open')).toBeGreaterThanOrEqual(1);
+      expect(metrics.value('gapless_replays_total', { outcome: 'truncated', reason: 'reset' })).toBeGreaterThanOrEqual(1);
     } finally {
       await context.close();
     }
