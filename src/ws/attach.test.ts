@@ -9,7 +9,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createReplay } from '../memory/index.js';
 import { attach, type AttachOptions } from './attach.js';
 import type { Hooks, UpgradeContext } from './hooks.js';
-import { createPlatform, type Platform } from './platform.js';
+import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
 import { closePlatform, getPlatform, registerHooks, registerReplay, type AppHooks } from './registry.js';
 import { handle } from './sveltekit.js';
 import type { UserSocket } from './user-data.js';
@@ -187,8 +187,12 @@ describe('attach', () => {
 });
 
 /** A plain `ws` server the app wires itself: a `noServer` WebSocketServer, its platform, attach(). */
-async function plainServer(hooks: AppHooks, options?: Omit<AttachOptions, 'platform'>): Promise<{ platform: Platform; url: string }> {
-  const platform = createPlatform(new WebSocketServer({ noServer: true }), { hooks });
+async function plainServer(
+  hooks: AppHooks,
+  options?: Omit<AttachOptions, 'platform'>,
+  platformOptions?: Omit<PlatformOptions, 'hooks'>,
+): Promise<{ platform: Platform; url: string }> {
+  const platform = createPlatform(new WebSocketServer({ noServer: true }), { ...platformOptions, hooks });
   platforms.push(platform);
   const { port } = await listen({ ...options, platform });
   return { platform, url: `ws://127.0.0.1:${port}/ws` };
@@ -326,6 +330,44 @@ describe('upgrade hook and ws.getUserData()', () => {
     expect(String(error.mock.calls[0]![0])).toContain('upgrade hook');
     expect(error.mock.calls[2]![1]).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('got "alice"') });
     error.mockRestore();
+  });
+
+  it('refuses with 503 and logs TIMEOUT when upgrade does not answer in time; its late answer opens nothing', async () => {
+    const logger = { warn: vi.fn(), error: vi.fn() };
+    const answers: ((value: object) => void)[] = [];
+    const { platform, url } = await plainServer(
+      { upgrade: () => new Promise<object>((resolve) => answers.push(resolve)) },
+      undefined,
+      { upgradeTimeout: 200, logger },
+    );
+    expect(await open(url)).toBe(503);
+    expect(answers).toHaveLength(1);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(String(logger.error.mock.calls[0]![0])).toContain('upgrade hook did not answer');
+    expect(logger.error.mock.calls[0]![1]).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('200 ms') });
+    answers[0]!({ name: 'late' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(platform.connections).toBe(0);
+  });
+
+  it('opens nothing when the client leaves while upgrade runs', async () => {
+    const answers: ((value: object) => void)[] = [];
+    const { platform, url } = await plainServer({ upgrade: () => new Promise<object>((resolve) => answers.push(resolve)) });
+    const ws = new WebSocket(url);
+    ws.on('error', () => {});
+    await vi.waitFor(() => expect(answers).toHaveLength(1), { timeout: 5000 });
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.terminate();
+    await closed;
+    answers[0]!({ name: 'gone' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(platform.connections).toBe(0);
+  });
+
+  it('refuses an upgradeTimeout that is not a positive integer', () => {
+    expect(() => createPlatform(new WebSocketServer({ noServer: true }), { upgradeTimeout: 0 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('upgradeTimeout must be a positive integer, got 0') }),
+    );
   });
 
   it('gives each socket its own empty object when there is no upgrade hook (or it returns nothing)', async () => {

@@ -50,6 +50,8 @@ export interface PlatformOptions {
   maxSubscriptions?: number;
   /** Frames of one socket waiting behind its pending frame; beyond it the socket is closed with 1008. Default 1024. */
   maxQueuedFrames?: number;
+  /** How long an async `upgrade` hook may take; past it the upgrade is refused with 503 and logged. Default 10000 ms. */
+  upgradeTimeout?: number;
   /**
    * A registry from `createMetrics()` (`gapless-replay/metrics`): the platform reports open
    * sockets, subscriptions, closes by reason, subscribe denials, caught errors and every replay
@@ -154,6 +156,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   const maxBackpressure = positiveIntOption('maxBackpressure', opts.maxBackpressure, 1024 * 1024);
   const maxSubscriptions = positiveIntOption('maxSubscriptions', opts.maxSubscriptions, 1000);
   const maxQueuedFrames = positiveIntOption('maxQueuedFrames', opts.maxQueuedFrames, 1024);
+  const upgradeTimeout = positiveIntOption('upgradeTimeout', opts.upgradeTimeout, 10_000);
   const heartbeatOptions = heartbeatOption(opts.heartbeat);
   /** A replay answer waits while the socket has more than this queued, so its output stays bounded. */
   const replayHighWater = Math.floor(maxBackpressure / 4);
@@ -616,7 +619,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       return sockets.size;
     },
 
-    handleUpgrade: createUpgradeHandler(wss, hooks, caught),
+    handleUpgrade: createUpgradeHandler(wss, hooks, caught, upgradeTimeout),
 
     async close() {
       closed = true;

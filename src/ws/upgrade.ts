@@ -43,9 +43,12 @@ export type Caught = (what: string, error: unknown) => void;
 /**
  * The upgrade handler of a platform whose WebSocketServer is `noServer`: runs `upgrade` (read
  * from the current hooks at every request), then completes the handshake with the user data
- * attached, or refuses with 401 (`false`) or 500 (a throw, logged).
+ * attached, or refuses with 401 (`false`) or 500 (a throw, logged). A hook that has not answered
+ * within `timeoutMs` (a session store that hangs) is refused with 503 and logged: the browser
+ * sees a failed handshake and retries with its backoff, instead of waiting on an open
+ * connection for as long as the hook hangs, one held socket per attempt.
  */
-export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsHooks, 'upgrade'>, caught: Caught): UpgradeHandler {
+export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsHooks, 'upgrade'>, caught: Caught, timeoutMs: number): UpgradeHandler {
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, data: object): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
       setUserData(ws, data);
@@ -59,20 +62,33 @@ export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsH
       accept(req, socket, head, {});
       return;
     }
+    // Only the first of answer, failure, timeout and the client leaving decides.
+    let decided = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     // A reset while the hook runs must not become an unhandled 'error'.
     const ignore = (): void => {};
-    socket.on('error', ignore);
-    const fail = (error: unknown): void => {
+    const gone = (): void => void decide();
+    const decide = (): boolean => {
+      if (decided) return false;
+      decided = true;
+      clearTimeout(timer);
       socket.off('error', ignore);
+      socket.off('close', gone);
+      return true;
+    };
+    socket.on('error', ignore);
+    socket.on('close', gone);
+    const fail = (error: unknown): void => {
+      if (!decide()) return;
       caught('upgrade hook threw; refusing the WebSocket upgrade with 500', error);
       refuse(socket, 500, 'Internal Server Error');
     };
     const settle = (answer: unknown): void => {
-      socket.off('error', ignore);
-      if (answer === false) refuse(socket, 401, 'Unauthorized');
-      else if (answer === undefined || answer === null) accept(req, socket, head, {});
-      else if (typeof answer === 'object') accept(req, socket, head, answer);
-      else fail(gaplessError('type', 'INVALID_ARGUMENT', `upgrade must return the socket's user data (an object), false or nothing, got ${describe(answer)}`));
+      if (answer === false) {
+        if (decide()) refuse(socket, 401, 'Unauthorized');
+      } else if (answer === undefined || answer === null || typeof answer === 'object') {
+        if (decide()) accept(req, socket, head, answer ?? {});
+      } else fail(gaplessError('type', 'INVALID_ARGUMENT', `upgrade must return the socket's user data (an object), false or nothing, got ${describe(answer)}`));
     };
     let answer: unknown;
     try {
@@ -81,7 +97,15 @@ export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsH
       fail(error);
       return;
     }
-    if (isThenable(answer)) Promise.resolve(answer).then(settle, fail);
-    else settle(answer);
+    if (!isThenable(answer)) {
+      settle(answer);
+      return;
+    }
+    timer = setTimeout(() => {
+      if (!decide()) return;
+      caught('upgrade hook did not answer; refusing the WebSocket upgrade with 503', gaplessError('error', 'TIMEOUT', `the upgrade hook did not answer within ${timeoutMs} ms (upgradeTimeout option)`));
+      refuse(socket, 503, 'Service Unavailable');
+    }, timeoutMs);
+    Promise.resolve(answer).then(settle, fail);
   };
 }
