@@ -5,7 +5,8 @@
 import type { ErrorCode, TruncationReason } from '../core/codes.js';
 import { isSystemTopic, isValidTopic } from '../core/names.js';
 import { describe, gaplessError } from '../core/errors.js';
-import { logError } from '../core/log.js';
+import { errorCode, logError, type Logger } from '../core/log.js';
+import type { MetricsSink } from '../metrics/sink.js';
 import { inEpoch, parseSince } from '../core/position.js';
 import type { ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { deniedFrame, endFrame, errorFrame, msgFrame, replayHead, reqIdField, truncatedFrame, type ReqId } from './frames.js';
@@ -125,6 +126,10 @@ export interface ReplayChannel {
    * socket has drained.
    */
   pace(topic: string): boolean | Promise<boolean>;
+  /** Where this socket's replays are counted; `undefined` when the platform has no registry. */
+  readonly metrics: MetricsSink | undefined;
+  /** Where a replay that failed is logged. */
+  readonly logger: Logger;
 }
 
 interface ChannelPlatform {
@@ -165,11 +170,13 @@ export function serveReplay(
     return Promise.reject(gaplessError('type', 'INVALID_ARGUMENT', `platform must be an object with a send method, got ${describe(platform)}`));
   }
   const reqId = normalizeReqId(rawReqId);
+  const channel = channelOf(ws, platform);
+  const metrics = channel?.metrics;
   if (!isValidTopic(topic)) {
     sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));
+    metrics?.replayed('denied', 'INVALID_TOPIC', 0, 0, -1);
     return Promise.resolve();
   }
-  const channel = channelOf(ws, platform);
   const request: Request = {
     read,
     send: channel === undefined ? frameSender(ws, platform) : channel.send,
@@ -177,6 +184,9 @@ export function serveReplay(
     topic,
     position: parseSince(since, epoch),
     reqField: reqIdField(reqId),
+    metrics,
+    started: metrics === undefined ? -1 : metrics.start(),
+    logger: channel?.logger,
   };
   const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);
   if (verdict instanceof Promise) return verdict.then((v) => afterGate(request, v));
@@ -191,12 +201,17 @@ interface Request {
   topic: string;
   position: RequestedPosition;
   reqField: string;
+  metrics: MetricsSink | undefined;
+  /** The sink's clock reading when the request arrived, or its backend read began (-1: not timed). */
+  started: number;
+  logger: Logger | undefined;
 }
 
 function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
   const { send, topic, reqField } = request;
   if (verdict !== null) {
     if (send(deniedFrame(topic, reqField, verdict))) send(endFrame(topic, reqField, { denied: true }));
+    request.metrics?.replayed('denied', verdict, 0, 0, -1);
     return Promise.resolve();
   }
   // A closing socket reads nothing more; a busy loop or a full socket is waited for first.
@@ -207,18 +222,20 @@ function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
 }
 
 function readAndWrite(request: Request): Promise<void> {
-  const { read, send, topic, position, reqField } = request;
+  const { read, topic, position } = request;
   const from = firstWanted(position);
   let snap: Snapshot | Promise<Snapshot>;
   try {
     snap = read(topic, from, position ?? NO_POSITION);
   } catch (error) {
-    return backendFailed(send, topic, reqField, error);
+    return backendFailed(request, error);
   }
   if (snap instanceof Promise) {
+    // A replay that waits on a backend is always timed: from here when arrival was not sampled.
+    if (request.metrics !== undefined && request.started < 0) request.started = performance.now();
     return snap.then(
       (s) => writeFrames(request, s),
-      (error: unknown) => backendFailed(send, topic, reqField, error),
+      (error: unknown) => backendFailed(request, error),
     );
   }
   return writeFrames(request, snap) ?? Promise.resolve();
@@ -229,12 +246,17 @@ function firstWanted(position: RequestedPosition): number {
   return position === null ? Infinity : position.seq + 1;
 }
 
-function backendFailed(send: (frame: string) => boolean, topic: string, reqField: string, error: unknown): Promise<void> {
-  const code = (error as { code?: unknown } | null)?.code === 'TIMEOUT' ? 'TIMEOUT' : 'BACKEND_ERROR';
-  send(endFrame(topic, reqField, { error: code }));
+function backendFailed(request: Request, error: unknown): Promise<void> {
+  const code = errorCode(error, 'BACKEND_ERROR') === 'TIMEOUT' ? 'TIMEOUT' : 'BACKEND_ERROR';
+  request.send(endFrame(request.topic, request.reqField, { error: code }));
   // Answered and logged, never rejected: seed handlers call replay() without await, and a
   // rejection there would be unhandled and end the process. The client retries after `end`.
-  logFailure(error);
+  logError('replay failed', error, request.logger, code);
+  const metrics = request.metrics;
+  if (metrics !== undefined) {
+    metrics.replayed('error', code, 0, 0, -1);
+    metrics.error(code);
+  }
   return Promise.resolve();
 }
 
@@ -254,17 +276,23 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
   const truncated = plan.reason !== undefined;
   if (truncated && !send(truncatedFrame(topic, reqField, plan.reason!, snap.oldest, last, epoch))) return;
   if (plan.from > last) {
-    send(endFrame(topic, reqField, { seq: last, epoch, truncated }));
+    if (send(endFrame(topic, reqField, { seq: last, epoch, truncated }))) request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, 0, 0, request.started);
     return;
   }
   const head = replayHead(topic, 'msg', reqField);
   let next = plan.from;
+  // Counted as the frames go, reported once at the end: a number add per frame, no allocation.
+  let messages = 0;
+  let bytes = 0;
   const step = (): void | Promise<void> => {
     let open = true;
     let wait: Promise<boolean> | undefined;
     snap.each(next, (seq, event, json) => {
       if (seq !== next || seq > last) return false;
-      if (!send(msgFrame(head, seq, event, json))) return (open = false);
+      const frame = msgFrame(head, seq, event, json);
+      if (!send(frame)) return (open = false);
+      messages++;
+      bytes += frame.length;
       next = seq + 1;
       const go = pace?.(topic) ?? true;
       if (go === true) return true;
@@ -274,7 +302,9 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
     });
     if (!open) return;
     if (wait !== undefined && next <= last) return (wait as Promise<boolean>).then((ok) => (ok ? step() : undefined));
-    send(endFrame(topic, reqField, { seq: next - 1, epoch, truncated }));
+    if (send(endFrame(topic, reqField, { seq: next - 1, epoch, truncated }))) {
+      request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, messages, bytes, request.started);
+    }
   };
   return step();
 }
@@ -296,8 +326,15 @@ export interface FrameServer {
 /** Serves one request; `read`, when given, replaces the backend's own snapshot reader. */
 type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, read?: SnapshotReader) => Promise<void>;
 
-function logFailure(error: unknown): void {
-  logError('replay failed', error);
+/** Logs a failure outside any one request's answer, to the socket's platform's logger. */
+function failed(ws: unknown, platform: ReplayPlatform, error: unknown): void {
+  let logger: Logger | undefined;
+  try {
+    logger = channelOf(ws, platform)?.logger;
+  } catch {
+    // A platform that cannot say: the default logger.
+  }
+  logError('replay failed', error, logger);
 }
 
 /** The snapshot requests of a batch's items that will be read (valid topics), as serveReplay will ask for them. */
@@ -320,6 +357,7 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
     const frame = decodeFrame(input);
     if (frame === undefined) return undefined;
     const type = controlType(frame);
+    const logFailure = (error: unknown) => failed(ws, platform, error);
     if (type === 'replay') return serveOne(ws, frame.topic, frame.since, frame.epoch, platform, frame.reqId).catch(logFailure);
     if (type !== 'replay-batch') return undefined;
     const items = batchItems(frame.items);
@@ -345,7 +383,7 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
       try {
         return serveFrame(ws, frame, platform) !== undefined;
       } catch (error) {
-        logFailure(error);
+        failed(ws, platform, error);
         return true;
       }
     },
@@ -360,8 +398,14 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
 export function createRefusal(code: ErrorCode): FrameServer {
   return createFrameServer((ws, topic, _since, _epoch, platform, rawReqId) => {
     const reqId = normalizeReqId(rawReqId);
-    if (isValidTopic(topic)) frameSender(ws, platform)(endFrame(topic, reqIdField(reqId), { error: code }));
-    else sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));
+    const metrics = channelOf(ws, platform)?.metrics;
+    if (isValidTopic(topic)) {
+      frameSender(ws, platform)(endFrame(topic, reqIdField(reqId), { error: code }));
+      metrics?.replayed('error', code, 0, 0, -1);
+    } else {
+      sendUnrouted(ws, platform, errorFrame('INVALID_TOPIC', reqId));
+      metrics?.replayed('denied', 'INVALID_TOPIC', 0, 0, -1);
+    }
     return Promise.resolve();
   });
 }

@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Plugin, ViteDevServer } from 'vite';
 import { attach, type AttachOptions } from '../ws/attach.js';
-import { registerHooks, type AppHooks } from '../ws/registry.js';
+import { logWarning, type Logger } from '../core/log.js';
+import { registerHooks, registerLogger, sharedLogger, type AppHooks } from '../ws/registry.js';
 
 export interface GaplessPluginOptions {
   /** The endpoint's path. Default `/ws`. */
@@ -26,6 +27,12 @@ export interface GaplessPluginOptions {
   hooks?: string;
   /** Extra browser origins allowed to connect (the page's own origin always is); see `attach`. */
   allowedOrigins?: AttachOptions['allowedOrigins'];
+  /**
+   * Where the plugin's and the platform's warnings and caught errors go (`{ warn, error }`),
+   * instead of the console: the same as calling `registerLogger(logger)` from
+   * `gapless-replay/ws`, already for what happens before the app's own code runs.
+   */
+  logger?: Logger;
 }
 
 const EXTENSIONS = ['', '.ts', '.js', '.mjs'];
@@ -60,13 +67,15 @@ function kitMajor(root: string): number {
   }
 }
 
-function log(message: string): void {
-  console.warn(`[gapless-replay] ${message}`);
+/** Read at each call: the app may register its logger after the plugin started. */
+function log(message: string, error?: unknown): void {
+  logWarning(message, sharedLogger(), error);
 }
 
 export function gapless(options: GaplessPluginOptions = {}): Plugin {
   const path = options.path ?? '/ws';
   const allowedOrigins = options.allowedOrigins;
+  if (options.logger !== undefined) registerLogger(options.logger);
   let hooksFile: string | undefined;
   let loaded: unknown;
   let loadModule: ((file: string) => Promise<Record<string, unknown>>) | undefined;
@@ -115,7 +124,7 @@ export function gapless(options: GaplessPluginOptions = {}): Plugin {
       try {
         await load();
       } catch (error) {
-        log(`reloading ${hooksFile} after an edit of ${file} failed; keeping the previous hooks: ${String(error)}`);
+        log(`reloading ${hooksFile} after an edit of ${file} failed; keeping the previous hooks`, error);
       }
     },
 

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { describe, gaplessError } from '../core/errors.js';
 import { logError } from '../core/log.js';
 import type { AnyReplay } from '../core/types.js';
-import type { Platform } from './platform.js';
+import { loggerOf, type Platform } from './platform.js';
 import { getPlatform, registerReplay } from './registry.js';
 import { refuse } from './upgrade.js';
 
@@ -120,7 +120,7 @@ export function attach(server: Server, options?: AttachOptions): Detach {
       try {
         await ready?.();
       } catch (error) {
-        logError('hooks failed to load; refusing the WebSocket upgrade', error);
+        logError('hooks failed to load; refusing the WebSocket upgrade', error, loggerOf(platform ?? getPlatform()));
         refuse(socket, 500, 'Internal Server Error');
         return;
       }

@@ -9,5 +9,5 @@ export type { WsHooks, Hooks, HookContext, MessageContext, CloseContext, Upgrade
 export type { UserSocket, UserData } from './user-data.js';
 export type { UpgradeHandler } from './upgrade.js';
 export { attach, type AttachOptions, type Detach } from './attach.js';
-export { getPlatform, registerHooks, registerReplay, closePlatform, type AppHooks } from './registry.js';
+export { getPlatform, registerHooks, registerReplay, registerMetrics, registerLogger, closePlatform, type AppHooks } from './registry.js';
 export { handle, type HandleInput } from './sveltekit.js';

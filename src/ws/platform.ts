@@ -18,7 +18,7 @@ import { isValidEpoch, isValidSeq } from '../core/position.js';
 import { positiveIntOption, optionsObject } from '../core/options.js';
 import { serializeData } from '../core/serialize.js';
 import { hasFanout } from '../core/deliver.js';
-import { logError } from '../core/log.js';
+import { errorCode, logError, loggerOption, logWarning, type Logger } from '../core/log.js';
 import type { AnyReplay, FanoutAttachment, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { envelopeFrame, liveFrame, pingFrame, PONG_FRAME, subscribeDeniedFrame, subscribedFrame, unsubscribedFrame, type ReqId } from '../protocol/frames.js';
 import { batchItems, controlType, decodeFrame, isReplayType, normalizeReqId } from '../protocol/parse.js';
@@ -28,6 +28,8 @@ import { verdictOf, type WsHooks } from './hooks.js';
 import { drained, nextTurn, sliceOver } from './pacer.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { adoptSocket } from './user-data.js';
+import { closeReasonOf, metricsOption, type CloseReason } from '../metrics/sink.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface PlatformOptions {
   /**
@@ -48,6 +50,14 @@ export interface PlatformOptions {
   maxSubscriptions?: number;
   /** Frames of one socket waiting behind its pending frame; beyond it the socket is closed with 1008. Default 1024. */
   maxQueuedFrames?: number;
+  /**
+   * A registry from `createMetrics()` (`gapless-replay/metrics`): the platform reports open
+   * sockets, subscriptions, closes by reason, subscribe denials, caught errors and every replay
+   * it answers (by outcome, with messages, bytes and latency). Without it nothing is recorded.
+   */
+  metrics?: Metrics;
+  /** Where warnings and caught errors go (`{ warn, error }`, e.g. a pino wrapper). Default `console`. */
+  logger?: Logger;
 }
 
 export interface Platform extends ReplayPlatform<WebSocket> {
@@ -95,6 +105,8 @@ interface SocketState extends Beating {
   /** Topics revoked since their last replay started: a replay of one in progress stops. */
   revoked: Set<string> | undefined;
   channel: ReplayChannel | undefined;
+  /** Why the platform closed or cut off this socket, when it did (not the peer). */
+  closedAs: CloseReason | undefined;
 }
 
 const OPEN = 1;
@@ -103,12 +115,30 @@ const CLOSE_WAIT_MS = 5000;
 /** Most remembered subscribe denials (and revocations) per socket: a batch's worth. */
 const MAX_DENIALS = 256;
 const SYNC_REPLAY = Symbol.for('gapless-replay.syncReplay');
+const OBSERVE = Symbol.for('gapless-replay.observe');
+const LOGGER = Symbol.for('gapless-replay.logger');
+/** ws's error for a frame over `maxPayload`, after which it closes the socket with 1009. */
+const PAYLOAD_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 const noReplayBuffer = createRefusal('NO_REPLAY_BUFFER');
 let toldNoReplayBuffer = false;
 
 /** Makes a platform read its `replay` option again now: a buffer registered after it was created. */
 export function syncReplay(platform: Platform): void {
   (platform as Platform & { [SYNC_REPLAY]?: () => void })[SYNC_REPLAY]?.();
+}
+
+/**
+ * Gives a platform another metrics registry and logger, as its options would (the shared
+ * platform: the app registers them after the platform may already serve sockets). The sockets
+ * and subscriptions open now are added to the new registry's gauges.
+ */
+export function observePlatform(platform: Platform, metrics: Metrics | undefined, logger: Logger | undefined): void {
+  (platform as Platform & { [OBSERVE]?: (m: unknown, l: unknown) => void })[OBSERVE]?.(metrics, logger);
+}
+
+/** The logger a platform writes to (console for a platform that has none of its own). */
+export function loggerOf(platform: Platform): Logger {
+  return (platform as Platform & { [LOGGER]?: Logger })[LOGGER] ?? loggerOption(undefined);
 }
 
 function checkReplay(replay: unknown): AnyReplay {
@@ -131,6 +161,9 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   if (typeof replayOption !== 'function' && replayOption !== undefined) checkReplay(replayOption);
   const hooksOption = opts.hooks as PlatformOptions['hooks'];
   const hooks = (): WsHooks<WebSocket, Platform> => (typeof hooksOption === 'function' ? hooksOption() : hooksOption) ?? {};
+  let logger = loggerOption(opts.logger);
+  /** `undefined` without a registry: every report is then skipped by one comparison. */
+  let metrics = metricsOption(opts.metrics, 'platform');
 
   // ws reads this per upgrade, so frames over the limit are refused while being received.
   (wss.options as { maxPayload?: number }).maxPayload = maxPayload;
@@ -154,7 +187,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
         const value = (replayOption as () => unknown)();
         next = value === undefined ? undefined : checkReplay(value);
       } catch (error) {
-        logError('replay option', error);
+        caught('replay option', error);
       }
     }
     if (next !== replay && !closed) adopt(next);
@@ -165,16 +198,34 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     replay = next;
     const previous = fanout;
     fanout = hasFanout(next) ? next.attachFanout({ deliver: (topic, event, json, seq, epoch) => void platform.publishJson(topic, event, json, seq, epoch) }) : undefined;
-    previous?.detach().catch((error: unknown) => logError('detaching the previous relay', error));
+    previous?.detach().catch((error: unknown) => caught('detaching the previous relay', error, 'BACKEND_ERROR'));
     if (fanout !== undefined) for (const topic of topics.keys()) activate(fanout, topic);
   }
 
   function activate(relay: FanoutAttachment, topic: string): void | Promise<void> {
     try {
       const ready = relay.topicActive(topic);
-      if (ready instanceof Promise) return ready.catch((error: unknown) => logError(`relay for topic ${topic}`, error));
+      if (ready instanceof Promise) return ready.catch((error: unknown) => caught(`relay for topic ${topic}`, error, 'BACKEND_ERROR'));
     } catch (error) {
-      logError(`relay for topic ${topic}`, error);
+      caught(`relay for topic ${topic}`, error, 'BACKEND_ERROR');
+    }
+  }
+
+  /** An error caught instead of thrown out of a socket handler: logged and counted under its code. */
+  function caught(what: string, error: unknown, fallback = 'INTERNAL_ERROR'): void {
+    logError(what, error, logger, fallback);
+    metrics?.error(errorCode(error, fallback));
+  }
+
+  function observe(nextMetrics: unknown, nextLogger: unknown): void {
+    const sink = metricsOption(nextMetrics, 'platform');
+    logger = loggerOption(nextLogger);
+    if (sink === metrics) return;
+    metrics = sink;
+    if (sink === undefined) return;
+    for (const state of sockets.values()) {
+      sink.socketOpened();
+      for (let i = 0; i < state.topics.size; i++) sink.subscribed();
     }
   }
 
@@ -186,6 +237,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   function shut(state: SocketState, code: number, reason: string): void {
     if (state.closing) return;
     state.closing = true;
+    state.closedAs = closeReasonOf(code);
     state.queue.length = 0;
     release(state);
     state.ws.close(code, reason);
@@ -236,6 +288,13 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
         if (sliceOver()) return nextTurn().then(open);
         return true;
       },
+      // Read per request: a registry or logger registered later applies to open sockets too.
+      get metrics() {
+        return metrics;
+      },
+      get logger() {
+        return logger;
+      },
     };
   }
 
@@ -259,6 +318,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   function addSubscription(state: SocketState, topic: string): void | Promise<void> {
     if (state.topics.has(topic)) return;
     state.topics.add(topic);
+    metrics?.subscribed();
     let set = topics.get(topic);
     if (set === undefined) {
       set = new Set();
@@ -273,6 +333,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   function removeSubscription(state: SocketState, topic: string): void {
     if (!state.topics.delete(topic)) return;
+    metrics?.unsubscribed();
     const set = topics.get(topic);
     if (set === undefined) return;
     set.delete(state);
@@ -289,7 +350,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     try {
       return verdictOf(await hook(ws, topic, { platform }));
     } catch (error) {
-      logError('subscribe hook', error);
+      caught('subscribe hook', error);
       return 'INTERNAL_ERROR';
     }
   }
@@ -312,6 +373,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     if (verdict !== null) {
       // An invalid topic is not echoed back: nothing but the code and a valid ref.
       if (isValidTopic(topic)) remember(state, topic, verdict);
+      metrics?.denied(verdict);
       sendTo(state, subscribeDeniedFrame(isValidTopic(topic) ? topic : undefined, ref, verdict));
       return;
     }
@@ -343,6 +405,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
         const ref = normalizeReqId(frame.ref);
         const list = batchItems(frame.topics);
         if (list === undefined) {
+          metrics?.denied('INVALID_FRAME');
           sendTo(state, subscribeDeniedFrame(undefined, ref, 'INVALID_FRAME'));
           return;
         }
@@ -364,7 +427,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   function refuseReplay(state: SocketState, frame: Record<string, unknown>): Promise<void> | undefined {
     if (!toldNoReplayBuffer) {
       toldNoReplayBuffer = true;
-      logError(
+      caught(
         'replay requests cannot be served',
         gaplessError(
           'error',
@@ -379,9 +442,9 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   function callHook(what: string, run: () => unknown): void | Promise<unknown> {
     try {
       const result = run();
-      if (result instanceof Promise) return result.catch((error: unknown) => logError(what, error));
+      if (result instanceof Promise) return result.catch((error: unknown) => caught(what, error));
     } catch (error) {
-      logError(what, error);
+      caught(what, error);
     }
   }
 
@@ -393,7 +456,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       try {
         pending = handleFrame(state, data, isBinary);
       } catch (error) {
-        logError('frame handler', error);
+        caught('frame handler', error);
       }
       if (pending instanceof Promise) {
         state.busy = true;
@@ -403,7 +466,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
             drain(state);
           },
           (error: unknown) => {
-            logError('frame handler', error);
+            caught('frame handler', error);
             state.busy = false;
             drain(state);
           },
@@ -414,18 +477,24 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
 
   function track(ws: WebSocket): void {
     if (sockets.has(ws)) return;
-    if (!adoptSocket(ws, hooks())) return;
+    if (!adoptSocket(ws, hooks(), logger)) return;
     const state: SocketState = {
       ws, topics: new Set(), queue: [], busy: false, closing: false,
-      denials: undefined, revocations: 0, revoked: undefined, channel: undefined, heard: false, heardAt: 0, pingAt: 0,
+      denials: undefined, revocations: 0, revoked: undefined, channel: undefined, heard: false, heardAt: 0, pingAt: 0, closedAs: undefined,
     };
     sockets.set(ws, state);
+    metrics?.socketOpened();
     if (heartbeat !== undefined) {
       heartbeat.start(state);
       ping(state);
       ws.on('pong', () => void (state.heard = true));
     }
-    ws.on('error', (error) => logError('socket error', error));
+    ws.on('error', (error) => {
+      // ws closes the socket itself after an error; its close code is known only here.
+      if ((error as { code?: unknown }).code === PAYLOAD_TOO_LARGE) state.closedAs ??= 'payload_too_large';
+      // The peer's doing (a reset, a malformed or oversized frame), not a server fault: a warning.
+      logWarning('socket error', logger, error);
+    });
     ws.on('message', (data, isBinary) => {
       state.heard = true;
       if (state.closing) return;
@@ -443,6 +512,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       state.queue.length = 0;
       release(state);
       sockets.delete(ws);
+      metrics?.socketClosed(state.closedAs ?? closeReasonOf(code));
       callHook('close hook', () => hooks().close?.(ws, { code, reason: reason.toString(), platform }));
       closeWaiters.forEach((wake) => wake());
     });
@@ -469,6 +539,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   /** The path is dead or the peer gone silent: cut it off without a close handshake. */
   function expire(state: SocketState): void {
     state.closing = true;
+    state.closedAs = 'heartbeat';
     state.queue.length = 0;
     release(state);
     state.ws.terminate();
@@ -545,7 +616,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       return sockets.size;
     },
 
-    handleUpgrade: createUpgradeHandler(wss, hooks),
+    handleUpgrade: createUpgradeHandler(wss, hooks, caught),
 
     async close() {
       closed = true;
@@ -553,6 +624,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       wss.off('connection', onConnection);
       for (const state of sockets.values()) {
         state.closing = true;
+        state.closedAs ??= 'going_away';
         state.ws.close(1001, 'going away');
       }
       const deadline = Date.now() + CLOSE_WAIT_MS;
@@ -582,6 +654,12 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       },
     },
     [SYNC_REPLAY]: { value: currentReplay },
+    [OBSERVE]: { value: observe },
+    [LOGGER]: {
+      get() {
+        return logger;
+      },
+    },
   });
   currentReplay();
 

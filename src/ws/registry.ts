@@ -10,8 +10,11 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import { describe, gaplessError } from '../core/errors.js';
 import type { AnyReplay } from '../core/types.js';
+import { consoleLogger, loggerOption, type Logger } from '../core/log.js';
+import { metricsOption } from '../metrics/sink.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { WsHooks } from './hooks.js';
-import { createPlatform, syncReplay, type Platform } from './platform.js';
+import { createPlatform, observePlatform, syncReplay, type Platform } from './platform.js';
 
 const KEY = Symbol.for('gapless-replay');
 const VERSION = 1;
@@ -24,6 +27,9 @@ interface Registry {
   replay: AnyReplay | undefined;
   wss: WebSocketServer | undefined;
   platform: Platform | undefined;
+  /** Absent in a registry made by an older copy (same version, fewer fields). */
+  metrics?: Metrics | undefined;
+  logger?: Logger | undefined;
 }
 
 /** The registry of this process, created on first use. */
@@ -31,7 +37,7 @@ export function registry(): Registry {
   const slot = globalThis as typeof globalThis & { [KEY]?: Registry };
   let reg = slot[KEY];
   if (reg === undefined) {
-    reg = { version: VERSION, hooks: undefined, replay: undefined, wss: undefined, platform: undefined };
+    reg = { version: VERSION, hooks: undefined, replay: undefined, wss: undefined, platform: undefined, metrics: undefined, logger: undefined };
     slot[KEY] = reg;
   } else if (reg.version !== VERSION) {
     throw gaplessError(
@@ -53,7 +59,7 @@ export function getPlatform(): Platform {
   const reg = registry();
   if (reg.platform === undefined) {
     const wss = new WebSocketServer({ noServer: true });
-    reg.platform = createPlatform(wss, { replay: () => registry().replay, hooks: () => registry().hooks });
+    reg.platform = createPlatform(wss, { replay: () => registry().replay, hooks: () => registry().hooks, metrics: reg.metrics, logger: reg.logger });
     reg.wss = wss;
   }
   return reg.platform;
@@ -84,7 +90,37 @@ export function registerReplay(replay: AnyReplay): void {
   if (reg.platform !== undefined) syncReplay(reg.platform);
 }
 
-/** Closes every socket of the shared platform (1001) and forgets it, its hooks and buffer. */
+/**
+ * Makes the shared platform report into `metrics`, a registry from `createMetrics()` (the one
+ * the app serves at `/metrics`); `undefined` stops reporting. Call it where the buffer is
+ * registered; sockets already open are counted from then on. The latest call wins.
+ */
+export function registerMetrics(metrics: Metrics | undefined): void {
+  // Refuses anything but a registry now, at the call, not at the first socket.
+  metricsOption(metrics, 'platform');
+  const reg = registry();
+  reg.metrics = metrics;
+  if (reg.platform !== undefined) observePlatform(reg.platform, metrics, reg.logger);
+}
+
+/**
+ * Sends the shared platform's warnings and caught errors (and the Vite plugin's) to `logger`
+ * (`{ warn, error }`) instead of the console; `undefined` restores the console. The latest
+ * call wins.
+ */
+export function registerLogger(logger: Logger | undefined): void {
+  loggerOption(logger);
+  const reg = registry();
+  reg.logger = logger;
+  if (reg.platform !== undefined) observePlatform(reg.platform, reg.metrics, logger);
+}
+
+/** The logger registered with `registerLogger`, else the console. */
+export function sharedLogger(): Logger {
+  return registry().logger ?? consoleLogger;
+}
+
+/** Closes every socket of the shared platform (1001) and forgets it, its hooks, buffer, registry and logger. */
 export async function closePlatform(): Promise<void> {
   const reg = registry();
   const { platform, wss } = reg;
@@ -92,6 +128,8 @@ export async function closePlatform(): Promise<void> {
   reg.wss = undefined;
   reg.hooks = undefined;
   reg.replay = undefined;
+  reg.metrics = undefined;
+  reg.logger = undefined;
   await platform?.close();
   wss?.close();
 }

@@ -7,7 +7,6 @@ import type { Duplex } from 'node:stream';
 import { parseCookie } from 'cookie';
 import type { WebSocketServer } from 'ws';
 import { describe, gaplessError } from '../core/errors.js';
-import { logError } from '../core/log.js';
 import type { UpgradeContext, WsHooks } from './hooks.js';
 import { setUserData } from './user-data.js';
 
@@ -38,12 +37,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
+/** Logs and counts an error the handler caught (the platform's own reporting). */
+export type Caught = (what: string, error: unknown) => void;
+
 /**
  * The upgrade handler of a platform whose WebSocketServer is `noServer`: runs `upgrade` (read
  * from the current hooks at every request), then completes the handshake with the user data
  * attached, or refuses with 401 (`false`) or 500 (a throw, logged).
  */
-export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsHooks, 'upgrade'>): UpgradeHandler {
+export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsHooks, 'upgrade'>, caught: Caught): UpgradeHandler {
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, data: object): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
       setUserData(ws, data);
@@ -62,7 +64,7 @@ export function createUpgradeHandler(wss: WebSocketServer, hooks: () => Pick<WsH
     socket.on('error', ignore);
     const fail = (error: unknown): void => {
       socket.off('error', ignore);
-      logError('upgrade hook threw; refusing the WebSocket upgrade with 500', error);
+      caught('upgrade hook threw; refusing the WebSocket upgrade with 500', error);
       refuse(socket, 500, 'Internal Server Error');
     };
     const settle = (answer: unknown): void => {

@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import { gaplessError } from '../core/errors.js';
-import { logError } from '../core/log.js';
+import { logError, type Logger } from '../core/log.js';
 
 /** User data as hooks read it when the app names no type of its own. */
 export type UserData = Record<string, unknown>;
@@ -30,7 +30,7 @@ function hasUserData(ws: WebSocket): boolean {
  * by itself) gets empty user data, unless the app has an `upgrade` hook: then that socket
  * skipped the app's authentication, so it is closed (1011) rather than served as anonymous.
  */
-export function adoptSocket(ws: WebSocket, hooks: { upgrade?: unknown }): boolean {
+export function adoptSocket(ws: WebSocket, hooks: { upgrade?: unknown }, logger: Logger): boolean {
   if (hasUserData(ws)) return true;
   if (hooks.upgrade !== undefined) {
     logError(
@@ -40,6 +40,7 @@ export function adoptSocket(ws: WebSocket, hooks: { upgrade?: unknown }): boolea
         'INTERNAL_ERROR',
         'the hooks have an upgrade hook, but this socket was accepted by the WebSocketServer itself; create it with { noServer: true } and pass upgrades to platform.handleUpgrade(req, socket, head) or attach(server, { platform })',
       ),
+      logger,
     );
     ws.close(1011, 'upgrade hook bypassed');
     return false;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createConnection, onReplay, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
 import { createReplay } from '../../src/memory/index.js';
-import { startHalfOpenProxy } from '../helpers/half-open-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startServer } from '../helpers/ws-server.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -42,7 +42,7 @@ describe('heartbeat over a half-open path', () => {
       serverSide.push(life);
       ws.on('close', () => (life.closedAt = Date.now()));
     });
-    const proxy = await startHalfOpenProxy(Number(new URL(server.url).port));
+    const proxy = await startTcpProxy(Number(new URL(server.url).port));
     cleanups.push(() => proxy.close());
 
     // The first socket takes the path that will die; the reconnect finds a new one (as a phone

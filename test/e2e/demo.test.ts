@@ -13,6 +13,7 @@ import { buildDemo, buildLibrary, ROOT, SESSION_COOKIE, startDev, startPreview, 
 import { WebSocket } from 'ws';
 import { freePort, waitFor } from './helpers/process.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { scrape } from '../metrics/scrape.js';
 
 let browser: Browser | undefined;
 
@@ -50,9 +51,14 @@ async function converged(page: Page, server: DemoServer, timeoutMs = 30_000): Pr
 const CHAT_FORM = '[data-testid="chat-form"]';
 
 /** Submits the page's chat form as Enter would, without waiting on navigations (enhance makes none). */
+/** Posts `text` through the page's chat form; resolves once the server has answered the post. */
 async function send(page: Page, text: string): Promise<void> {
   await page.fill(`${CHAT_FORM} input[name="text"]`, text);
+  // Without waiting for the answer, a post still in flight on a loaded machine lands after the
+  // test has read the server's list, and the list seems to have changed behind its back.
+  const answered = page.waitForResponse((response) => response.request().method() === 'POST');
   await page.$eval(CHAT_FORM, (form) => (form as HTMLFormElement).requestSubmit());
+  await answered;
 }
 
 /** Waits until a panel field (`state`, `inbox-state`, ...) shows `value`. */
@@ -219,6 +225,14 @@ describe('demo as an adapter-node build (demo/server.js serves the app and /ws)'
       // And the reloaded page goes on live.
       await server.post('after the reload');
       expect((await converged(page, server)).length).toBe(6);
+
+      // The new life's /metrics saw it all: six publishes, the page's socket, its reset.
+      const res = await fetch(`${server.base}/metrics`, { signal: AbortSignal.timeout(5000) });
+      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const metrics = scrape(await res.text());
+      expect(metrics.value('gapless_publishes_total', { backend: 'memory' })).toBe(6);
+      expect(metrics.value('gapless_sockets_open')).toBeGreaterThanOrEqual(1);
+      expect(metrics.value('gapless_replays_total', { outcome: 'truncated', reason: 'reset' })).toBeGreaterThanOrEqual(1);
     } finally {
       await context.close();
     }

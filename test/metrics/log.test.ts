@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { consoleLogger, errorCode, logError, loggerOption, logWarning, type Logger } from '../../src/core/log.js';
 import { gaplessError, isGaplessError } from '../../src/core/errors.js';
-
-function recorder(): Logger & { lines: [level: string, message: string, details: unknown[]][] } {
-  const lines: [string, string, unknown[]][] = [];
-  return {
-    lines,
-    warn: (message, ...details) => void lines.push(['warn', message, details]),
-    error: (message, ...details) => void lines.push(['error', message, details]),
-  };
-}
+import { recordingLogger as recorder } from './recording-logger.js';
 
 describe('logger option', () => {
   it('is the console when none is given, and any object with warn and error otherwise', () => {

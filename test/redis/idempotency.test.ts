@@ -8,7 +8,7 @@ import { createReplay as createMemoryReplay } from '../../src/memory/index.js';
 import { createReplay } from '../../src/redis/index.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { useRedis } from '../helpers/redis-server.js';
-import { startProxy } from '../helpers/tcp-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const redis = useRedis();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -19,7 +19,7 @@ let n = 0;
 
 describe('idempotent publish', () => {
   it('a retry with the same id after a lost reply stores nothing twice', async () => {
-    const proxy = await startProxy(redis.server().port);
+    const proxy = await startTcpProxy(redis.server().port);
     cleanups.push(() => proxy.close());
     // No resend by ioredis: the application's own retry is what is tested.
     const client = new Redis({ port: proxy.port, host: '127.0.0.1', autoResendUnfulfilledCommands: false, retryStrategy: () => 20 });

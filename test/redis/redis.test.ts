@@ -10,7 +10,7 @@ import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { startProxy } from '../helpers/tcp-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -363,7 +363,7 @@ describe('failure', () => {
   it('a publish whose reply was lost is resent by ioredis and applied once', async () => {
     // A proxy that, when armed, forwards commands to Redis but swallows its replies and then
     // cuts the connection: the publish ran, the client never heard, ioredis resends it.
-    const proxy = await startProxy(server.port);
+    const proxy = await startTcpProxy(server.port);
     const c = client(proxy.port, { retryStrategy: () => 20 });
     try {
       const replay = createReplay(c, { prefix: prefix() });

@@ -6,7 +6,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReplay, type RedisClient, type RedisReplay } from '../../src/redis/index.js';
-import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
 
@@ -56,7 +56,7 @@ describe('replay-batch round trips', () => {
   const clustered = useRedisCluster();
 
   it(`standalone: a ${ITEMS}-item batch completes within 3 round trips`, async () => {
-    const proxy = await startLatencyProxy(standalone.server().port, DELAY_MS);
+    const proxy = await startTcpProxy(standalone.server().port, { delayMs: DELAY_MS });
     const slowClient = new Redis(proxy.port, '127.0.0.1');
     cleanup.push(() => proxy.close(), () => slowClient.disconnect());
     const direct = createReplay(standalone.client(), { prefix: 'batch:' });
@@ -66,10 +66,10 @@ describe('replay-batch round trips', () => {
   });
 
   it(`Cluster: a ${ITEMS}-item batch over every shard completes within 3 round trips`, async () => {
-    const proxies: LatencyProxy[] = [];
+    const proxies: TcpProxy[] = [];
     const natMap: Record<string, { host: string; port: number }> = {};
     for (const port of clustered.servers().ports) {
-      const proxy = await startLatencyProxy(port, DELAY_MS);
+      const proxy = await startTcpProxy(port, { delayMs: DELAY_MS });
       proxies.push(proxy);
       natMap[`127.0.0.1:${port}`] = { host: '127.0.0.1', port: proxy.port };
     }

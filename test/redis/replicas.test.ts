@@ -11,7 +11,7 @@ import { topicKeys } from '../../src/redis/keys.js';
 import { expectRollbackCaught, startWorld, until } from '../helpers/fault-world.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { startRedis, useRedisCluster, type RedisServer } from '../helpers/redis-server.js';
-import { startProxy } from '../helpers/tcp-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -70,7 +70,7 @@ describe('replicas', () => {
 
   it('failover to a replica whose link was cut: the seq really goes back in the same epoch, and every client is told', async () => {
     const { master, replica } = await pair();
-    const proxy = await startProxy(master.port);
+    const proxy = await startTcpProxy(master.port);
     cleanups.push(() => proxy.close());
     const w = await startWorld(proxy.port);
     cleanups.push(() => w.close());

@@ -1,12 +1,12 @@
 /** The server heartbeat over real sockets on 127.0.0.1, with a real dead path (no FIN, no RST). */
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { startHalfOpenProxy, type HalfOpenProxy } from '../helpers/half-open-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { delay, useWsServer } from '../helpers/ws-server.js';
 
 const FAST = { interval: 300, timeout: 300 };
 
-let proxy: HalfOpenProxy | undefined;
+let proxy: TcpProxy | undefined;
 const harness = useWsServer({
   endClients: 'terminate',
   async beforeStop() {
@@ -75,7 +75,7 @@ describe('server heartbeat', () => {
     const before = { connections: platform.connections, subscribers: platform.subscribers('room') };
     expect(before).toEqual({ connections: 1, subscribers: 1 });
 
-    proxy = await startHalfOpenProxy(Number(new URL(harness.server.url).port));
+    proxy = await startTcpProxy(Number(new URL(harness.server.url).port));
     const victim = await client(`ws://127.0.0.1:${proxy.port}/ws`);
     let victimClosed = false;
     void victim.closed.then(() => (victimClosed = true));

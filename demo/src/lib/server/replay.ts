@@ -3,6 +3,9 @@
 // every instance.
 import { createReplay as createMemoryReplay } from 'gapless-replay';
 import { createReplay as createRedisReplay } from 'gapless-replay/redis';
+import { metrics } from './metrics';
 import { DEMO_PREFIX, redis } from './redis';
 
-export const replay = redis ? createRedisReplay(redis, { size: 500, prefix: `${DEMO_PREFIX}replay:` }) : createMemoryReplay({ size: 500 });
+export const replay = redis
+  ? createRedisReplay(redis, { size: 500, prefix: `${DEMO_PREFIX}replay:`, metrics })
+  : createMemoryReplay({ size: 500, metrics });
