@@ -87,9 +87,13 @@ async function runOnce(system: SystemName, scenario: Scenario, clients: number):
     await Promise.all(generators.map((gen) => gen.call('target', { value: target })));
     const reports = await Promise.all(
       generators.map((gen) =>
-        gen.call<{ caughtAt: number[]; missed: number; duplicates: number; recovered: number }>('collect', { deadline: t0 + scenario.deadlineMs, settleMs: SETTLE_MS }),
+        gen.call<{ caughtAt: number[]; missed: number; duplicates: number; recovered: number; behind: Record<string, number> }>('collect', {
+          deadline: t0 + scenario.deadlineMs,
+          settleMs: SETTLE_MS,
+        }),
       ),
     );
+    for (const r of reports) for (const [state, count] of Object.entries(r.behind)) console.log(`[bench] load:   not caught up: ${count} × ${state}`);
     const serverCpuMs = await server.call<number>('cpu');
     const recoveryWindowMs = clock() - t0;
     const after = tcpExt();
@@ -139,26 +143,43 @@ export async function benchLoad(): Promise<string> {
   const scenarios = names ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
   const rows: string[] = [];
   const ratios: string[] = [];
-  const charted: Record<string, Record<SystemName, [number, number][]>> = {};
+  /** Per scenario, the chart's series: catch-up p50 and p99 of each system, and the ratios. */
+  const charted: Record<string, Record<string, [number, number][]>> = {};
   let flip = false;
   for (const scenario of scenarios) {
-    charted[scenario.name] = { gapless: [], 'socket.io': [] };
+    charted[scenario.name] = {};
     for (const clients of sizes) {
       // Alternate which system goes first, so drift in the machine's load favours neither.
       const order: SystemName[] = flip ? ['socket.io', 'gapless'] : ['gapless', 'socket.io'];
       flip = !flip;
       const results = {} as Record<SystemName, RunResult>;
+      const failures: string[] = [];
       for (const system of order) {
         console.log(`[bench] load: ${scenario.name}, ${clients} clients, ${system}...`);
-        results[system] = await runOnce(system, scenario, clients);
-        console.log(`[bench] load:   ${row(scenario, results[system])}`);
+        try {
+          results[system] = await runOnce(system, scenario, clients);
+          console.log(`[bench] load:   ${row(scenario, results[system])}`);
+        } catch (error) {
+          // One run that cannot even start (clients never live) must not lose the others' numbers.
+          const why = (error as Error).message.split('\n')[0]!;
+          console.error(`[bench] load:   ${system} failed: ${why}`);
+          failures.push(`| ${scenario.name} | ${clients} | ${system} | failed: ${why} |||||||||`);
+        }
       }
+      rows.push(...failures);
       for (const system of ['gapless', 'socket.io'] as const) {
+        if (results[system] === undefined) continue;
         rows.push(row(scenario, results[system]));
-        charted[scenario.name]![system].push([clients, quantile(results[system], 50)]);
+        for (const p of [50, 99]) (charted[scenario.name]![`${system} p${p}`] ??= []).push([clients, quantile(results[system], p)]);
       }
       const g = results.gapless;
       const s = results['socket.io'];
+      if (g === undefined || s === undefined) continue;
+      for (const p of [50, 99]) {
+        // A system that never caught up has no ratio to draw (the table says which).
+        const r = quantile(g, p) / quantile(s, p);
+        if (Number.isFinite(r) && r > 0) (charted[scenario.name]![`ratio p${p}`] ??= []).push([clients, r]);
+      }
       ratios.push(
         `| ${scenario.name} | ${clients} | ${ratio(quantile(g, 50), quantile(s, 50))} | ${ratio(quantile(g, 99), quantile(s, 99))} | ${ratio(g.serverCpuMs, s.serverCpuMs)} | ${g.missed === 0 && g.notCaughtUp === 0 ? 'all' : `${g.missed} missed`} | ${s.missed === 0 && s.notCaughtUp === 0 ? 'all' : `${s.missed} missed, ${s.notCaughtUp} clients not caught up`} |`,
       );
@@ -166,11 +187,25 @@ export async function benchLoad(): Promise<string> {
   }
 
   const charts = scenarios.map((scenario) => {
-    const series: Series[] = (['gapless', 'socket.io'] as const).map((system) => ({ name: system, points: charted[scenario.name]![system] }));
+    const series: Series[] = ['gapless p50', 'gapless p99', 'socket.io p50', 'socket.io p99'].map((name) => ({ name, points: charted[scenario.name]![name] ?? [] }));
     const file = `load-${scenario.name.replace(/\s+/g, '-')}.svg`;
-    chart(file, { title: `Catch-up p50 after a ${scenario.name}`, xLabel: 'clients', yLabel: 'catch-up p50 (ms)', series });
-    return `![Catch-up p50 after a ${scenario.name}, Gapless and Socket.IO, by number of clients](charts/${file})`;
+    chart(file, { title: `Catch-up after a ${scenario.name}`, xLabel: 'clients', yLabel: 'catch-up (ms)', series });
+    return `![Catch-up p50 and p99 after a ${scenario.name}, Gapless and Socket.IO, by number of clients](charts/${file})`;
   });
+  // The targets are ratios: one chart of Gapless ÷ Socket.IO per storm, against its target.
+  for (const [name, target] of [['storm', 0.5], ['history-heavy storm', 0.2]] as const) {
+    const lines = charted[name];
+    if (lines === undefined) continue;
+    const file = `load-ratio-${name.replace(/\s+/g, '-')}.svg`;
+    chart(file, {
+      title: `Gapless ÷ Socket.IO catch-up, ${name}`,
+      xLabel: 'clients',
+      yLabel: 'ratio (lower is better)',
+      series: ['ratio p50', 'ratio p99'].map((n) => ({ name: n, points: lines[n] ?? [] })),
+      reference: { y: target, label: `target ${target}×` },
+    });
+    charts.push(`![Gapless ÷ Socket.IO catch-up p50 and p99 in the ${name}, by number of clients, against the ${target}× target](charts/${file})`);
+  }
 
   return [
     '## Recovery under load: Gapless vs Socket.IO connection state recovery',

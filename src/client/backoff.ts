@@ -1,7 +1,10 @@
 /** Reconnect and retry delays. */
 
 export interface BackoffOptions {
-  /** Delay scale of the first retry, in ms. Default 500. */
+  /**
+   * Delay scale of the first retry, in ms. Default 500. After a network blip it also sets the
+   * quick retries: the first within `base / 10`, then one per `base / 2` for `4 * base` (2 s).
+   */
   base?: number;
   /** Cap on any delay, in ms. Default 30000. */
   max?: number;
@@ -23,4 +26,22 @@ export function backoffDelay(attempt: number, base: number, max: number): number
  */
 export function blipDelay(base: number): number {
   return Math.floor((Math.random() * base) / 10);
+}
+
+/**
+ * The wait before the next quick retry, `sinceBlip` ms after a blip whose retries have failed
+ * so far (the path is still down), or `undefined` once the quick retries are over and the
+ * exponential backoff takes on.
+ *
+ * The `4 * base` ms after the blip are cut into slots of `base / 2`, and each client retries
+ * once at a uniform point of the next slot: a short outage ends with every client back within
+ * one or two slots, instead of far out on the backoff because its one quick retry came too
+ * early. A crowd's attempts spread evenly over each slot, so the server never meets them all
+ * in one instant, and a client makes at most 8 attempts before backing off.
+ */
+export function quickDelay(sinceBlip: number, base: number): number | undefined {
+  const slot = base / 2;
+  const next = Math.floor(sinceBlip / slot) + 1;
+  if (next * slot >= 4 * base) return undefined;
+  return Math.floor((next + Math.random()) * slot - sinceBlip);
 }

@@ -568,18 +568,108 @@ describe('reconnect policy', () => {
     conn.close();
   });
 
-  it('repeated failures after a blip climb the exponential backoff (herd protection)', () => {
+  /** Every attempt fails without opening (the path is still down) until `until` ms after `from`; returns the attempts' times. */
+  function failUntil(from: number, until: number): number[] {
+    const times: number[] = [];
+    while (true) {
+      const waited = waitForSocket();
+      const at = (times.at(-1) ?? from) + waited;
+      times.push(at);
+      if (at >= until || waited >= 100_000) return times.map((t) => t - from);
+      closeWith(f.last(), 1006);
+    }
+  }
+
+  it('after a blip whose first retry fails, retries once per base / 2 for 4 * base, then climbs the exponential backoff (herd protection)', () => {
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
     f.last().open();
     vi.advanceTimersByTime(5000);
     closeWith(f.last(), 1006);
     const waits = [waitForSocket()];
     // The server is really gone: each attempt fails without opening.
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 10; i++) {
       closeWith(f.last(), 1006);
       waits.push(waitForSocket());
     }
-    expect(waits).toEqual([49, 499, 999, 1998, 3996]);
+    // At 49 ms, then at the end of each 250 ms slot up to 2 s (Math.random is 0.999), then the backoff from its start.
+    expect(waits).toEqual([49, 450, 250, 250, 250, 250, 250, 250, 499, 999, 1998]);
+    conn.close();
+  });
+
+  it('the quick retries land one in each base / 2 slot after the blip, at most 8, whatever the jitter', () => {
+    for (const r of [0.5, 0.999]) {
+      vi.spyOn(Math, 'random').mockReturnValue(r);
+      const g = fakeSockets();
+      f = g;
+      const conn = createConnection({ url: URL, WebSocket: g.WebSocket, backoff: { base: 500, max: 30000 } });
+      g.last().open();
+      vi.advanceTimersByTime(5000);
+      closeWith(g.last(), 1006);
+      const from = Date.now();
+      const slots: number[] = [];
+      // Attempts until the first one at or after 2 s, which is the backoff's.
+      while (slots.length === 0 || slots.at(-1)! < 8) {
+        waitForSocket();
+        slots.push(Math.floor((Date.now() - from) / 250));
+        closeWith(g.last(), 1006);
+      }
+      // The first within 50 ms, then one in each later slot before 2 s; the backoff's comes after.
+      expect(slots.slice(0, -1)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      conn.close();
+    }
+  });
+
+  it('an outage of 1 s after a blip ends with the client back within base / 2 of the path returning, whatever the jitter', () => {
+    for (const r of [0, 0.3, 0.7, 0.999]) {
+      vi.spyOn(Math, 'random').mockReturnValue(r);
+      const g = fakeSockets();
+      f = g;
+      const conn = createConnection({ url: URL, WebSocket: g.WebSocket, backoff: { base: 500, max: 30000 } });
+      g.last().open();
+      vi.advanceTimersByTime(5000);
+      closeWith(g.last(), 1006);
+      const times = failUntil(Date.now(), Date.now() + 1000);
+      // The first attempt after the outage opens, and came less than one slot after it.
+      expect(times.at(-1)! - 1000).toBeGreaterThanOrEqual(0);
+      expect(times.at(-1)! - 1000).toBeLessThan(250);
+      conn.close();
+    }
+  });
+
+  it('a heartbeat deadline is a blip too: quick retries follow it while the path stays down', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 }, heartbeatGrace: 500 });
+    f.last().open();
+    f.last().receive(PING(1000));
+    vi.advanceTimersByTime(1500);
+    expect(f.sockets[0]!.closedByClient).toBe(true);
+    const times = failUntil(Date.now(), Date.now() + 2000);
+    expect(times.slice(0, 3)).toEqual([49, 499, 749]);
+    conn.close();
+  });
+
+  it('a close frame during the quick retries (the server going away) ends them: the backoff takes over', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    f.last().open();
+    vi.advanceTimersByTime(5000);
+    closeWith(f.last(), 1006);
+    const waits = [waitForSocket()];
+    f.last().open();
+    closeWith(f.last(), 1012);
+    waits.push(waitForSocket());
+    closeWith(f.last(), 1006);
+    waits.push(waitForSocket());
+    expect(waits).toEqual([49, 499, 999]);
+    conn.close();
+  });
+
+  it('a socket that never worked gets no quick retries: a failed first connect waits out the backoff', () => {
+    const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 } });
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      closeWith(f.last(), 1006);
+      waits.push(waitForSocket());
+    }
+    expect(waits).toEqual([499, 999, 1998]);
     conn.close();
   });
 

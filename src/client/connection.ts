@@ -6,7 +6,7 @@
 import { REPLAY_PREFIX } from '../core/names.js';
 import type { Envelope, PingFrame, PongFrame, ReplayRequest, ReqId, SubscribeDeniedFrame, UnsubscribedFrame } from '../protocol/frames.js';
 import { MAX_BATCH_ITEMS } from '../protocol/parse.js';
-import { backoffDelay, blipDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, blipDelay, quickDelay, type BackoffOptions } from './backoff.js';
 import { cell, type Readable } from './store.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -26,7 +26,7 @@ export interface ConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** Milliseconds to wait for a replay's `end` before asking again. Default 10000. */
   replayTimeout?: number;
-  /** Reconnect delays (exponential, full jitter). Default `{ base: 500, max: 30000 }`. */
+  /** Reconnect delays: exponential with full jitter, after quick retries when a network blip ended a working socket. Default `{ base: 500, max: 30000 }`. */
   backoff?: BackoffOptions;
   /**
    * `false` turns off the client's dead-socket deadline: a socket that goes silent is then
@@ -113,6 +113,13 @@ const ABNORMAL = 1006;
 const STABLE = 1000;
 const EMPTY: Record<string, unknown> = Object.freeze({});
 
+/**
+ * How a socket was lost: `blip`, one that worked lost its path (closed without a close frame,
+ * or went silent past the heartbeat deadline); `failed`, one that never opened or died young
+ * the same way; `away`, the server closed it on purpose (going away, restarting, try later).
+ */
+type Loss = 'blip' | 'failed' | 'away';
+
 /** Bytes a batch frame may use, well under the server's default `maxPayload` (64 KiB). */
 const MAX_BATCH_BYTES = 32 * 1024;
 
@@ -197,6 +204,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   let watchdog: ReturnType<typeof setTimeout> | undefined;
   /** Replay timeouts in a row on the current socket. */
   let stalls = 0;
+  /** When the last blip happened (ms): its quick retries go on while they last; 0 for none. */
+  let blipAt = 0;
 
   function setStatus(s: ConnectionState): void {
     if (status.value !== s) status.set(s);
@@ -218,7 +227,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     try {
       ws = new Impl!(url!) as SocketLike;
     } catch {
-      lost(false);
+      lost('failed');
       return;
     }
     socket = ws;
@@ -247,11 +256,13 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       if (typeof event.data === 'string') dispatch(event.data);
     };
     // A socket that worked and then lost its path without a close frame (1006) is a network
-    // blip: the server is most likely still there, so come back at once. Anything else (the
-    // server going away or restarting, 1001/1012/1013, or a socket that never worked) waits
-    // out the backoff.
+    // blip: the server is most likely still there, so come back at once and keep trying
+    // quickly for a moment. A close frame (the server going away or restarting, 1001/1012/1013)
+    // means the server chose to end it: wait out the backoff.
     ws.onclose = (event) => {
-      if (socket === ws) lost(event?.code === ABNORMAL && stable());
+      if (socket !== ws) return;
+      const code = event?.code;
+      lost(code !== undefined && code !== ABNORMAL ? 'away' : code === ABNORMAL && stable() ? 'blip' : 'failed');
     };
     // `onclose` follows every error; nothing to do here but keep the error from being unhandled.
     ws.onerror = () => {};
@@ -279,22 +290,35 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   }
 
   /**
-   * The socket is gone (or never came): tell the stores, then try again, after a short
-   * jittered wait for a blip, else after the backoff.
+   * The socket is gone (or never came): tell the stores, then try again. After a blip, at
+   * once (within `base / 10`) and, while the path stays down, quickly for `4 * base` ms; then,
+   * and after anything else, with the backoff.
    */
-  function lost(blip: boolean, dead = false): void {
+  function lost(loss: Loss, dead = false): void {
     // A socket that stayed open a while worked: the backoff starts over. One that dies
     // young (a server that accepts and drops) keeps climbing it.
     if (stable()) attempt = 0;
     detach(dead);
     if (closed) return;
     setStatus('connecting');
-    timer = setTimeout(open, blip ? blipDelay(backoff.base) : backoffDelay(attempt++, backoff.base, backoff.max));
+    const now = Date.now();
+    let delay: number | undefined;
+    if (loss === 'blip') {
+      blipAt = now;
+      delay = blipDelay(backoff.base);
+    } else if (loss === 'failed' && blipAt > 0) {
+      delay = quickDelay(now - blipAt, backoff.base);
+    }
+    if (delay === undefined) {
+      blipAt = 0;
+      delay = backoffDelay(attempt++, backoff.base, backoff.max);
+    }
+    timer = setTimeout(open, delay);
   }
 
   /** The path is dead though the socket looks open: nothing will ever close it for us. */
   function dead(): void {
-    lost(stable(), true);
+    lost(stable() ? 'blip' : 'failed', true);
   }
 
   function watch(): void {
