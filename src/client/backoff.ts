@@ -3,7 +3,8 @@
 export interface BackoffOptions {
   /**
    * Delay scale of the first retry, in ms. Default 500. After a network blip it also sets the
-   * quick retries: the first within `base / 10`, then one per `base / 2` for `4 * base` (2 s).
+   * quick retries: the first within `base / 10` (`base / 2` after a missed heartbeat deadline),
+   * then one per `base / 2` for `4 * base` (2 s).
    */
   base?: number;
   /** Cap on any delay, in ms. Default 30000. */
@@ -23,9 +24,16 @@ export function backoffDelay(attempt: number, base: number, max: number): number
  * The wait before reconnecting after a network blip: a uniform delay in `[0, base / 10)`
  * (0–50 ms by default). A blip leaves the server up, so the full backoff would only add
  * latency to the catch-up; the jitter still spreads clients that lost the same path at once.
+ *
+ * A blip found by a missed heartbeat deadline (`crowded`) waits in `[0, base / 2)` instead.
+ * A server pings its sockets in sweeps, so sockets that opened together (after a restart, or
+ * after the last reconnect storm) are pinged in the same instant; when their path dies, all
+ * their deadlines pass in the same millisecond, and thousands of connects inside 50 ms overflow
+ * the server's accept queue (each overflowed SYN costs its client a 1 s retransmit, then 3 s).
+ * After a deadline of 10 s or more, a quarter second more spreads them at no visible cost.
  */
-export function blipDelay(base: number): number {
-  return Math.floor((Math.random() * base) / 10);
+export function blipDelay(base: number, crowded = false): number {
+  return Math.floor((Math.random() * base) / (crowded ? 2 : 10));
 }
 
 /**

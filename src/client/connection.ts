@@ -291,7 +291,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
 
   /**
    * The socket is gone (or never came): tell the stores, then try again. After a blip, at
-   * once (within `base / 10`) and, while the path stays down, quickly for `4 * base` ms; then,
+   * once (within `base / 10`, or `base / 2` when the heartbeat deadline found it) and, while the path stays down, quickly for `4 * base` ms; then,
    * and after anything else, with the backoff.
    */
   function lost(loss: Loss, dead = false): void {
@@ -305,7 +305,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     let delay: number | undefined;
     if (loss === 'blip') {
       blipAt = now;
-      delay = blipDelay(backoff.base);
+      // `dead`: found by the heartbeat deadline, which a crowd of sockets passes together.
+      delay = blipDelay(backoff.base, dead);
     } else if (loss === 'failed' && blipAt > 0) {
       delay = quickDelay(now - blipAt, backoff.base);
     }
