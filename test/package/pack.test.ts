@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
 import { ROOT, stack } from '../helpers/stack.js';
@@ -51,7 +51,9 @@ function bin(pkgName: string, relative: string): string {
 describe('npm pack', () => {
   it('ships the compiled package, its sources, docs, README, CHANGELOG and LICENSE, and no tests', () => {
     for (const top of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) expect(files).toContain(top);
-    for (const doc of readdirSync(join(ROOT, 'docs'))) expect(files).toContain(`docs/${doc}`);
+    for (const doc of readdirSync(join(ROOT, 'docs'), { recursive: true, withFileTypes: true })) {
+      if (doc.isFile()) expect(files).toContain(relative(ROOT, join(doc.parentPath, doc.name)));
+    }
     for (const entry of Object.values(pkg.exports)) {
       expect(files).toContain(entry.types.slice(2));
       expect(files).toContain(entry.default.slice(2));
