@@ -5,6 +5,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { describe, gaplessError } from '../core/errors.js';
+import type { MetricsSink, RedisCommand } from '../metrics/sink.js';
 import type { LuaScript } from './scripts.generated.js';
 
 /** What `createReplay` accepts: a standalone client or a Cluster client. */
@@ -26,7 +27,8 @@ function isNoScript(error: unknown): boolean {
 export interface Runner {
   /**
    * One script call: EVALSHA, and on NOSCRIPT (first call after a restart or SCRIPT FLUSH) one
-   * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error.
+   * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error;
+   * a failure counts as a failed `read`.
    */
   script(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string): Promise<unknown>;
   /**
@@ -52,8 +54,8 @@ export interface Runner {
    * in parallel).
    */
   scripts(script: LuaScript, calls: readonly ScriptCall[], what: string): Promise<unknown>[];
-  /** Any other call, under the same deadline. */
-  watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
+  /** Any other call, under the same deadline; a failure counts under `command`. */
+  watch<T>(promise: Promise<T>, command: RedisCommand, what: string, topic: string): Promise<T>;
 }
 
 /** One call of a script in `Runner.scripts`; `topic` names it in a TIMEOUT error. */
@@ -65,12 +67,15 @@ export interface ScriptCall {
 
 interface Pending {
   readonly at: number;
+  /** What a failure of the call is counted as. */
+  readonly command: RedisCommand;
   readonly what: string;
   readonly topic: string;
   readonly reject: (error: unknown) => void;
 }
 
-export function createRunner(redis: RedisClient, ms: number): Runner {
+/** `metrics`: where failed and timed-out calls are counted, by command. */
+export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSink | undefined): Runner {
   const inFlight = new Set<Pending>();
   const period = Math.max(5, Math.ceil(ms / 10));
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -79,13 +84,19 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     const now = performance.now();
     for (const p of inFlight) {
       if (p.at > now) continue;
-      inFlight.delete(p);
-      p.reject(gaplessError('error', 'TIMEOUT', `Redis did not answer ${p.what} ${describe(p.topic)} within ${ms} ms (timeout option)`));
+      fail(p, gaplessError('error', 'TIMEOUT', `Redis did not answer ${p.what} ${describe(p.topic)} within ${ms} ms (timeout option)`));
     }
     if (inFlight.size === 0) {
       clearInterval(timer);
       timer = undefined;
     }
+  }
+
+  /** Rejects a call still in flight (a call already settled or timed out is not counted twice). */
+  function fail(p: Pending, error: unknown): void {
+    if (!inFlight.delete(p)) return;
+    if (metrics !== undefined) metrics.redisError(p.command);
+    p.reject(error);
   }
 
   function track(p: Pending): void {
@@ -97,17 +108,17 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     }
   }
 
-  function evalsha(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], p: Pending, resolve: (v: unknown) => void, reject: (e: unknown) => void): (error: Error | null, value?: unknown) => void {
+  function evalsha(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], p: Pending, resolve: (v: unknown) => void): (error: Error | null, value?: unknown) => void {
     return (error, value) => {
       if (error === null || error === undefined) {
         if (inFlight.delete(p)) resolve(value);
       } else if (isNoScript(error)) {
         redis.eval(script.lua, script.numberOfKeys, ...keys, ...args).then(
           (v) => inFlight.delete(p) && resolve(v),
-          (e: unknown) => inFlight.delete(p) && reject(e),
+          (e: unknown) => fail(p, e),
         );
-      } else if (inFlight.delete(p)) {
-        reject(error);
+      } else {
+        fail(p, error);
       }
     };
   }
@@ -152,14 +163,18 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     for (const flag of written) flipLater(flag);
   }
 
+  function run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], command: RedisCommand, what: string, topic: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const p: Pending = { at: performance.now() + ms, command, what, topic, reject };
+      track(p);
+      const settle = evalsha(script, keys, args, p, resolve);
+      redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then((v) => settle(null, v), (e: Error) => settle(e));
+    });
+  }
+
   return {
     script(script, keys, args, what, topic) {
-      return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
-        track(p);
-        const settle = evalsha(script, keys, args, p, resolve, reject);
-        redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then((v) => settle(null, v), (e: Error) => settle(e));
-      });
+      return run(script, keys, args, 'read', what, topic);
     },
 
     publish(script, keys, args, flags, what, topic) {
@@ -172,15 +187,15 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
           // runs before promise callbacks, so publishes from promise chains start a batch of their own.
           process.nextTick(endTurn);
         }
-        const call = this.script(script, keys, all, what, topic);
+        const call = run(script, keys, all, 'publish', what, topic);
         flipLater(flag);
         return call;
       }
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject };
         track(p);
         batch ??= (redis as Redis).pipeline();
-        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve, reject));
+        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve));
         batchFlips.push(flag);
       });
     },
@@ -189,7 +204,7 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       const flag = Buffer.from(flags);
       const all = [...args, flag];
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject };
         track(p);
         const send = (loaded: boolean): void => {
           const pipeline = redis.pipeline();
@@ -202,11 +217,10 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
               const [error, reply] = results?.[0] ?? [new Error('missing pipeline reply')];
               if (loaded && isNoScript(error)) return send(false);
               const [waitError, acked] = results?.[1] ?? [new Error('missing pipeline reply')];
-              if (!inFlight.delete(p)) return;
-              if (error || waitError) reject(error ?? waitError);
-              else resolve([reply, acked as number]);
+              if (error || waitError) fail(p, error ?? waitError);
+              else if (inFlight.delete(p)) resolve([reply, acked as number]);
             },
-            (error: unknown) => inFlight.delete(p) && reject(error),
+            (error: unknown) => fail(p, error),
           );
           flipLater(flag);
         };
@@ -214,14 +228,14 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       });
     },
     scripts(script, calls, what) {
-      if (!pipelines || calls.length < 2) return calls.map((c) => this.script(script, c.keys, c.args, what, c.topic));
+      if (!pipelines || calls.length < 2) return calls.map((c) => run(script, c.keys, c.args, 'read', what, c.topic));
       const pipeline = (redis as Redis).pipeline();
       const replies = calls.map(
         (c) =>
           new Promise<unknown>((resolve, reject) => {
-            const p: Pending = { at: performance.now() + ms, what, topic: c.topic, reject };
+            const p: Pending = { at: performance.now() + ms, command: 'read', what, topic: c.topic, reject };
             track(p);
-            (pipeline.evalsha as (...parts: unknown[]) => unknown).call(pipeline, script.sha, script.numberOfKeys, ...c.keys, ...c.args, evalsha(script, c.keys, c.args, p, resolve, reject));
+            (pipeline.evalsha as (...parts: unknown[]) => unknown).call(pipeline, script.sha, script.numberOfKeys, ...c.keys, ...c.args, evalsha(script, c.keys, c.args, p, resolve));
           }),
       );
       // Each call settles through its own callback; the pipeline's promise only repeats them.
@@ -229,17 +243,15 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       return replies;
     },
 
-    watch(promise, what, topic) {
+    watch(promise, command, what, topic) {
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command, what, topic, reject };
         track(p);
         promise.then(
           (value) => {
             if (inFlight.delete(p)) resolve(value);
           },
-          (error: unknown) => {
-            if (inFlight.delete(p)) reject(error);
-          },
+          (error: unknown) => fail(p, error),
         );
       });
     },
