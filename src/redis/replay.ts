@@ -264,7 +264,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     const args = [event, json, size, ttl, publishId, id === undefined ? 0 : idWindow, fence];
     // The flags' first character tells the script whether this publish may already have run
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
-    const settle = (reply: unknown, acked: number): number | Promise<number> => {
+    const settle = (reply: unknown, acked = 0): number | Promise<number> => {
       const [seq, epoch, status, time] = reply as PublishReply;
       clock.observe(time);
       if (status === FENCED) {
@@ -292,7 +292,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       }
       return after === undefined ? seq : after.then(() => seq);
     };
-    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => settle(reply, 0));
+    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic, settle);
     return runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic).then(([reply, acked]) => settle(reply, acked));
   }
   return {
