@@ -125,6 +125,10 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
+  // The publish script's constant arguments as the text ioredis would make of them on every call.
+  const sizeArg = String(size);
+  const ttlArg = String(ttl);
+  const windowArg = String(idWindow);
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
@@ -261,7 +265,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     const knownSeq = mark?.seq ?? 0;
     const knownEpoch = mark?.epoch;
     const keyList = [keys.stream, keys.epoch, id === undefined ? keys.epoch : idKey(prefix, topic, id)];
-    const args = [event, json, size, ttl, publishId, id === undefined ? 0 : idWindow, fence];
+    const args = [event, json, sizeArg, ttlArg, publishId, id === undefined ? '0' : windowArg, fence];
     // The flags' first character tells the script whether this publish may already have run
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
     const settle = (reply: unknown, acked = 0): number | Promise<number> => {
