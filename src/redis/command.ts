@@ -33,8 +33,6 @@ function commandClassOf(redis: RedisClient): CommandClass {
   return found as CommandClass;
 }
 
-const ignore = () => {};
-
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
@@ -42,8 +40,8 @@ function isNoScript(error: unknown): boolean {
 /**
  * Calls to Redis with a deadline of our own. Every call shares one timeout, so the calls in
  * flight sit in a set (a settled call leaves it at once) swept by one timer that runs only while
- * calls are in flight: no timer per call. A publish is an ioredis command built here, whose own
- * promise our deadline rejects: one promise layer over it, where a wrapper would need two.
+ * calls are in flight: no timer per call. A publish is an ioredis command built here, so that
+ * its resend flag can be a string.
  * A call fails between `timeout` and `1.1 × timeout` after it started; the command itself
  * cannot be recalled from ioredis, so its late outcome is dropped.
  */
@@ -93,8 +91,7 @@ interface Pending {
   readonly command: RedisCommand;
   readonly what: string;
   readonly topic: string;
-  /** Rejects the caller; for a publish, the ioredis command itself (the EVAL after a NOSCRIPT). */
-  reject: (error: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** `metrics`: where failed and timed-out calls are counted, by command. */
@@ -206,22 +203,22 @@ export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSin
     redis.sendCommand(command);
   }
 
-  /** Sends a publish; the caller's promise settles with `settle(reply)`. */
-  function publish<T>(script: LuaScript, loaded: boolean, keys: readonly string[], args: readonly ScriptArg[], flags: string, p: Pending, settle: (reply: unknown) => T | Promise<T>): Promise<T> {
+  /**
+   * Sends a publish; `done` gets its reply unless the deadline failed it first. The EVAL after a
+   * NOSCRIPT hands its reply over as directly as the EVALSHA would have: publishes resolve in the
+   * order Redis ran them, whichever of them had to load the script.
+   */
+  function sendPublish(script: LuaScript, loaded: boolean, keys: readonly string[], args: readonly ScriptArg[], flags: string, p: Pending, done: (reply: unknown) => void): void {
     const command = publishCommand(script, loaded, keys, args, flags);
     write(command);
     sent(command, flags);
-    // Our deadline rejects the command itself: its promise is the caller's, with one layer for the reply.
-    p.reject = command.reject as (error: unknown) => void;
-    return (command.promise as Promise<unknown>).then(
+    (command.promise as Promise<unknown>).then(
       (reply) => {
-        inFlight.delete(p);
-        return settle(reply);
+        if (inFlight.delete(p)) done(reply);
       },
       (error: unknown) => {
-        if (loaded && isNoScript(error) && inFlight.has(p)) return publish(script, false, keys, args, flags, p, settle);
-        fail(p, error);
-        throw error;
+        if (loaded && isNoScript(error) && inFlight.has(p)) sendPublish(script, false, keys, args, flags, p, done);
+        else fail(p, error);
       },
     );
   }
@@ -241,9 +238,17 @@ export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSin
     },
 
     publish(script, keys, args, flags, what, topic, settle) {
-      const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject: ignore };
-      track(p);
-      return publish(script, true, keys, args, flags, p, settle);
+      return new Promise((resolve, reject) => {
+        const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject };
+        track(p);
+        sendPublish(script, true, keys, args, flags, p, (reply) => {
+          try {
+            resolve(settle(reply));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
     },
 
     publishReplicated(script, keys, args, flags, replicas, what, topic) {
