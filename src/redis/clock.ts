@@ -55,7 +55,7 @@ export function createClock(redis: RedisClient, runner: Runner): RedisClock {
     observe,
     sync(topic) {
       return (syncing ??= runner
-        .watch(redis.time(), 'the clock read (TIME) before a publish to', topic)
+        .watch(redis.time(), 'other', 'the clock read (TIME) before a publish to', topic)
         .then(([seconds, micros]) => observe(Number(seconds) * 1e6 + Number(micros)))
         .finally(() => (syncing = undefined)));
     },

@@ -3,14 +3,35 @@
  * of our own, because the client may have no `commandTimeout` and would otherwise queue commands
  * forever while Redis is down, leaving every caller waiting with it.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Socket } from 'node:net';
+import type { Cluster, Command as IoredisCommand, Redis } from 'ioredis';
 import { describe, gaplessError } from '../core/errors.js';
+import type { MetricsSink, RedisCommand } from '../metrics/sink.js';
 import type { LuaScript } from './scripts.generated.js';
 
 /** What `createReplay` accepts: a standalone client or a Cluster client. */
 export type RedisClient = Redis | Cluster;
 
-export type ScriptArg = string | number | Buffer;
+export type ScriptArg = string | number;
+
+type CommandClass = typeof IoredisCommand;
+
+/**
+ * ioredis's Command class from the client's own copy of ioredis, which is not imported at run
+ * time. (The client's `constructor` is ioredis's EventEmitter mixin, not its class.) A pipeline
+ * that is never executed hands over the command that one of its command methods builds.
+ */
+function commandClassOf(redis: RedisClient): CommandClass {
+  const pipeline = redis.pipeline() as unknown as { sendCommand(command: object): unknown; ping(): unknown };
+  let found: unknown;
+  pipeline.sendCommand = (command) => {
+    found = command.constructor;
+    return pipeline;
+  };
+  pipeline.ping();
+  if (typeof found !== 'function') throw gaplessError('type', 'INVALID_ARGUMENT', 'redis must be an ioredis 5 or 6 client: its pipeline built no command');
+  return found as CommandClass;
+}
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
@@ -19,25 +40,26 @@ function isNoScript(error: unknown): boolean {
 /**
  * Calls to Redis with a deadline of our own. Every call shares one timeout, so the calls in
  * flight sit in a set (a settled call leaves it at once) swept by one timer that runs only while
- * calls are in flight: no timer, closure or extra promise layer per call on the publish path.
+ * calls are in flight: no timer per call. A publish is an ioredis command built here, so that
+ * its resend flag can be a string.
  * A call fails between `timeout` and `1.1 × timeout` after it started; the command itself
  * cannot be recalled from ioredis, so its late outcome is dropped.
  */
 export interface Runner {
   /**
    * One script call: EVALSHA, and on NOSCRIPT (first call after a restart or SCRIPT FLUSH) one
-   * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error.
+   * EVAL, which caches the script again. `what` and `topic` name the call in a TIMEOUT error;
+   * a failure counts as a failed `read`.
    */
   script(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], what: string, topic: string): Promise<unknown>;
   /**
    * A publish script call whose last argument is `flags`, a string whose first character is
-   * `0`. Once the command has been written, that character becomes `1` for any later send of the
-   * same command (an ioredis resend after a lost reply, a Cluster retry): the script then looks
-   * for an earlier run before appending. On a standalone client the publishes of one event-loop
-   * turn after its first share one socket write (a pipeline, as auto-pipelining does), still one
-   * EVALSHA each.
+   * `0`. Once the command has gone to ioredis, that character becomes `1` for any later send of
+   * the same command (an ioredis resend after a lost reply, a Cluster retry): the script then
+   * looks for an earlier run before appending. On a standalone client the publishes of one
+   * event-loop turn share one socket write, still one EVALSHA each. Resolves with `settle(reply)`.
    */
-  publish(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string): Promise<unknown>;
+  publish<T>(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string, settle: (reply: unknown) => T | Promise<T>): Promise<T>;
   /**
    * The same publish followed by `WAIT replicas <ms>` in one pipeline (one round trip, on the
    * topic's node in a Cluster). Resolves with the script's reply and the number of replicas that
@@ -52,8 +74,8 @@ export interface Runner {
    * in parallel).
    */
   scripts(script: LuaScript, calls: readonly ScriptCall[], what: string): Promise<unknown>[];
-  /** Any other call, under the same deadline. */
-  watch<T>(promise: Promise<T>, what: string, topic: string): Promise<T>;
+  /** Any other call, under the same deadline; a failure counts under `command`. */
+  watch<T>(promise: Promise<T>, command: RedisCommand, what: string, topic: string): Promise<T>;
 }
 
 /** One call of a script in `Runner.scripts`; `topic` names it in a TIMEOUT error. */
@@ -65,27 +87,49 @@ export interface ScriptCall {
 
 interface Pending {
   readonly at: number;
+  /** What a failure of the call is counted as. */
+  readonly command: RedisCommand;
   readonly what: string;
   readonly topic: string;
   readonly reject: (error: unknown) => void;
 }
 
-export function createRunner(redis: RedisClient, ms: number): Runner {
+/** `metrics`: where failed and timed-out calls are counted, by command. */
+export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSink | undefined): Runner {
   const inFlight = new Set<Pending>();
   const period = Math.max(5, Math.ceil(ms / 10));
   let timer: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * Calls past their deadline, failed once this turn's I/O has run: timers run before the event
+   * loop reads sockets, so a reply that arrived in time while this process was busy still wins.
+   */
+  let expired: Pending[] = [];
 
   function sweep(): void {
     const now = performance.now();
     for (const p of inFlight) {
       if (p.at > now) continue;
-      inFlight.delete(p);
-      p.reject(gaplessError('error', 'TIMEOUT', `Redis did not answer ${p.what} ${describe(p.topic)} within ${ms} ms (timeout option)`));
+      if (expired.length === 0) setImmediate(expire);
+      expired.push(p);
     }
     if (inFlight.size === 0) {
       clearInterval(timer);
       timer = undefined;
     }
+  }
+
+  function expire(): void {
+    const list = expired;
+    expired = [];
+    for (const p of list) fail(p, gaplessError('error', 'TIMEOUT', `Redis did not answer ${p.what} ${describe(p.topic)} within ${ms} ms (timeout option)`));
+  }
+
+  /** Rejects a call still in flight (a call already settled or timed out is not counted twice). */
+  function fail(p: Pending, error: unknown): void {
+    if (!inFlight.delete(p)) return;
+    if (metrics !== undefined) metrics.redisError(p.command);
+    p.reject(error);
   }
 
   function track(p: Pending): void {
@@ -97,104 +141,124 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
     }
   }
 
-  function evalsha(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], p: Pending, resolve: (v: unknown) => void, reject: (e: unknown) => void): (error: Error | null, value?: unknown) => void {
+  function evalsha(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], p: Pending, resolve: (v: unknown) => void): (error: Error | null, value?: unknown) => void {
     return (error, value) => {
       if (error === null || error === undefined) {
         if (inFlight.delete(p)) resolve(value);
       } else if (isNoScript(error)) {
         redis.eval(script.lua, script.numberOfKeys, ...keys, ...args).then(
           (v) => inFlight.delete(p) && resolve(v),
-          (e: unknown) => inFlight.delete(p) && reject(e),
+          (e: unknown) => fail(p, e),
         );
-      } else if (inFlight.delete(p)) {
-        reject(error);
+      } else {
+        fail(p, error);
       }
     };
   }
 
+    const Command = commandClassOf(redis);
+  const options = { replyEncoding: 'utf8' as const, keyPrefix: (redis.options as { keyPrefix?: string }).keyPrefix };
+
   /**
-   * The flag flip. ioredis serializes a command's arguments each time it writes it, so changing
-   * an argument in place after the first write changes only later sends: the flag travels as a
-   * one-byte Buffer (the only mutable argument type ioredis accepts). The flip waits one
-   * setImmediate after our write, so that a write that ioredis's own auto-pipelining scheduled
-   * for this turn has happened too. (A Buffer switches ioredis to its buffer encoding, a few µs
-   * per command; a Command built by us could take a replaceable string instead, but ioredis's
-   * Command class is not reachable without importing ioredis at run time.)
+   * A publish script command, EVALSHA or (`loaded` false, after NOSCRIPT) EVAL. Its last
+   * argument is `flags`; `sent` marks it a resend for any later write.
    */
-  let flips: Buffer[] = [];
-  const flipAll = () => {
-    const list = flips;
-    flips = [];
-    for (const flag of list) flag[0] = 0x31;
-  };
-  function flipLater(flag: Buffer): void {
-    if (flips.length === 0) setImmediate(flipAll);
-    flips.push(flag);
+  function publishCommand(script: LuaScript, loaded: boolean, keys: readonly string[], args: readonly ScriptArg[], flags: string): InstanceType<CommandClass> {
+    return new Command(loaded ? 'evalsha' : 'eval', [loaded ? script.sha : script.lua, script.numberOfKeys, ...keys, ...args, flags], options);
   }
 
   /**
-   * Publishes of the current turn after its first: written together by one pipeline when the
-   * turn's microtasks are done. The first goes out at once, so a lone publish pays no pipeline.
+   * The flag flip. ioredis serializes a command's arguments each time it writes it (a resend
+   * after a reconnect, a Cluster redirection), so replacing the flags argument once the command
+   * has gone to ioredis changes only later sends. A command still queued (client not connected)
+   * then goes out marked as a resend the first time too: the script looks for an earlier run and
+   * finds none, which costs a read and is never wrong.
    */
-  let batch: ReturnType<Redis['pipeline']> | undefined;
-  let batchFlips: Buffer[] = [];
-  const pipelines = !redis.isCluster;
-  let turnOpen = false;
-  function endTurn(): void {
-    turnOpen = false;
-    if (batch === undefined) return;
-    const pipeline = batch;
-    const written = batchFlips;
-    batch = undefined;
-    batchFlips = [];
-    // Each command settles through its own callback; the pipeline's promise only repeats them.
-    pipeline.exec().catch(() => {});
-    for (const flag of written) flipLater(flag);
+  function sent(command: InstanceType<CommandClass>, flags: string): void {
+    command.args[command.args.length - 1] = '1' + flags.slice(1);
+  }
+
+  /**
+   * On a standalone client the commands of one event-loop turn leave in one socket write, as with
+   * ioredis's auto-pipelining but without its bookkeeping per command: the first corks the
+   * connection's socket and the end of the turn uncorks it. process.nextTick runs only once the
+   * microtasks are done, so the publishes that the replies of one socket read set off share a write.
+   */
+  const corks = !redis.isCluster;
+  let corked: Socket | undefined;
+  const uncork = () => {
+    const socket = corked!;
+    corked = undefined;
+    socket.uncork();
+  };
+  function write(command: InstanceType<CommandClass>): void {
+    if (corks && corked === undefined) {
+      const socket = (redis as Redis).stream;
+      if (socket?.writable) {
+        socket.cork();
+        corked = socket;
+        process.nextTick(uncork);
+      }
+    }
+    redis.sendCommand(command);
+  }
+
+  /**
+   * Sends a publish; `done` gets its reply unless the deadline failed it first. The EVAL after a
+   * NOSCRIPT hands its reply over as directly as the EVALSHA would have: publishes resolve in the
+   * order Redis ran them, whichever of them had to load the script.
+   */
+  function sendPublish(script: LuaScript, loaded: boolean, keys: readonly string[], args: readonly ScriptArg[], flags: string, p: Pending, done: (reply: unknown) => void): void {
+    const command = publishCommand(script, loaded, keys, args, flags);
+    write(command);
+    sent(command, flags);
+    (command.promise as Promise<unknown>).then(
+      (reply) => {
+        if (inFlight.delete(p)) done(reply);
+      },
+      (error: unknown) => {
+        if (loaded && isNoScript(error) && inFlight.has(p)) sendPublish(script, false, keys, args, flags, p, done);
+        else fail(p, error);
+      },
+    );
+  }
+
+  function run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], command: RedisCommand, what: string, topic: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const p: Pending = { at: performance.now() + ms, command, what, topic, reject };
+      track(p);
+      const settle = evalsha(script, keys, args, p, resolve);
+      redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then((v) => settle(null, v), (e: Error) => settle(e));
+    });
   }
 
   return {
     script(script, keys, args, what, topic) {
-      return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
-        track(p);
-        const settle = evalsha(script, keys, args, p, resolve, reject);
-        redis.evalsha(script.sha, script.numberOfKeys, ...keys, ...args).then((v) => settle(null, v), (e: Error) => settle(e));
-      });
+      return run(script, keys, args, 'read', what, topic);
     },
 
-    publish(script, keys, args, flags, what, topic) {
-      const flag = Buffer.from(flags);
-      const all = [...args, flag];
-      if (!pipelines || !turnOpen) {
-        if (pipelines) {
-          turnOpen = true;
-          // The publishes called in the same synchronous run join this batch. process.nextTick
-          // runs before promise callbacks, so publishes from promise chains start a batch of their own.
-          process.nextTick(endTurn);
-        }
-        const call = this.script(script, keys, all, what, topic);
-        flipLater(flag);
-        return call;
-      }
+    publish(script, keys, args, flags, what, topic, settle) {
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject };
         track(p);
-        batch ??= (redis as Redis).pipeline();
-        (batch.evalsha as (...parts: unknown[]) => unknown).call(batch, script.sha, script.numberOfKeys, ...keys, ...all, evalsha(script, keys, all, p, resolve, reject));
-        batchFlips.push(flag);
+        sendPublish(script, true, keys, args, flags, p, (reply) => {
+          try {
+            resolve(settle(reply));
+          } catch (error) {
+            reject(error);
+          }
+        });
       });
     },
 
     publishReplicated(script, keys, args, flags, replicas, what, topic) {
-      const flag = Buffer.from(flags);
-      const all = [...args, flag];
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command: 'publish', what, topic, reject };
         track(p);
         const send = (loaded: boolean): void => {
+          const command = publishCommand(script, loaded, keys, args, flags);
           const pipeline = redis.pipeline();
-          if (loaded) pipeline.evalsha(script.sha, script.numberOfKeys, ...keys, ...all);
-          else pipeline.eval(script.lua, script.numberOfKeys, ...keys, ...all);
+          (pipeline as unknown as { sendCommand(command: InstanceType<CommandClass>): unknown }).sendCommand(command);
           // WAIT 0 would block forever: at least 1 ms.
           pipeline.wait(replicas, Math.max(1, Math.floor((p.at - performance.now()) / 2)));
           pipeline.exec().then(
@@ -202,26 +266,25 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
               const [error, reply] = results?.[0] ?? [new Error('missing pipeline reply')];
               if (loaded && isNoScript(error)) return send(false);
               const [waitError, acked] = results?.[1] ?? [new Error('missing pipeline reply')];
-              if (!inFlight.delete(p)) return;
-              if (error || waitError) reject(error ?? waitError);
-              else resolve([reply, acked as number]);
+              if (error || waitError) fail(p, error ?? waitError);
+              else if (inFlight.delete(p)) resolve([reply, acked as number]);
             },
-            (error: unknown) => inFlight.delete(p) && reject(error),
+            (error: unknown) => fail(p, error),
           );
-          flipLater(flag);
+          sent(command, flags);
         };
         send(true);
       });
     },
     scripts(script, calls, what) {
-      if (!pipelines || calls.length < 2) return calls.map((c) => this.script(script, c.keys, c.args, what, c.topic));
+      if (redis.isCluster || calls.length < 2) return calls.map((c) => run(script, c.keys, c.args, 'read', what, c.topic));
       const pipeline = (redis as Redis).pipeline();
       const replies = calls.map(
         (c) =>
           new Promise<unknown>((resolve, reject) => {
-            const p: Pending = { at: performance.now() + ms, what, topic: c.topic, reject };
+            const p: Pending = { at: performance.now() + ms, command: 'read', what, topic: c.topic, reject };
             track(p);
-            (pipeline.evalsha as (...parts: unknown[]) => unknown).call(pipeline, script.sha, script.numberOfKeys, ...c.keys, ...c.args, evalsha(script, c.keys, c.args, p, resolve, reject));
+            (pipeline.evalsha as (...parts: unknown[]) => unknown).call(pipeline, script.sha, script.numberOfKeys, ...c.keys, ...c.args, evalsha(script, c.keys, c.args, p, resolve));
           }),
       );
       // Each call settles through its own callback; the pipeline's promise only repeats them.
@@ -229,17 +292,15 @@ export function createRunner(redis: RedisClient, ms: number): Runner {
       return replies;
     },
 
-    watch(promise, what, topic) {
+    watch(promise, command, what, topic) {
       return new Promise((resolve, reject) => {
-        const p: Pending = { at: performance.now() + ms, what, topic, reject };
+        const p: Pending = { at: performance.now() + ms, command, what, topic, reject };
         track(p);
         promise.then(
           (value) => {
             if (inFlight.delete(p)) resolve(value);
           },
-          (error: unknown) => {
-            if (inFlight.delete(p)) reject(error);
-          },
+          (error: unknown) => fail(p, error),
         );
       });
     },

@@ -10,13 +10,16 @@
  * local sockets or attached platforms.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { describe } from '../core/errors.js';
+import { logError, logWarning, type Logger } from '../core/log.js';
 import type { FanoutAttachment, FanoutSink } from '../core/types.js';
+import type { MetricsSink } from '../metrics/sink.js';
 import type { Snapshot } from '../protocol/serve.js';
 import type { Connection } from './client.js';
 import type { Runner } from './command.js';
 import { channelOf, slotOf, topicOfChannel } from './keys.js';
 
-const LOG = '[gapless-replay] fan-out:';
+const LOG = 'fan-out:';
 
 interface Attachment {
   sink: FanoutSink;
@@ -107,7 +110,15 @@ function groupBySlot(channels: string[]): string[][] {
   return [...bySlot.values()];
 }
 
-export function createFanoutHub(connection: Connection, runner: Runner, readTail: TailReader, endEpoch: EpochEnder): FanoutHub {
+/** `logger` takes the hub's warnings; `metrics` counts resubscribes, catch-ups and failed (UN)SUBSCRIBEs. */
+export function createFanoutHub(
+  connection: Connection,
+  runner: Runner,
+  readTail: TailReader,
+  endEpoch: EpochEnder,
+  logger: Logger,
+  metrics: MetricsSink | undefined,
+): FanoutHub {
   const cluster = connection.redis.isCluster;
   /** Channels are named whole: the subscriber connection adds no keyPrefix. */
   const prefix = connection.redisPrefix;
@@ -133,7 +144,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
       try {
         a.sink.deliver(topic, frame.event, frame.json, frame.seq, frame.epoch);
       } catch (error) {
-        console.error(LOG, `delivery on ${topic} failed:`, error);
+        logError(`${LOG} delivery on ${describe(topic)} failed`, error, logger);
       }
     }
   }
@@ -143,7 +154,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
     if (topic === undefined) return;
     const frame = parseMessage(message);
     if (frame === undefined) {
-      console.warn(LOG, `dropped a malformed message on ${channel}`);
+      logWarning(`${LOG} dropped a malformed message on ${describe(channel)}`, logger);
       return;
     }
     const r = relays.get(topic);
@@ -163,11 +174,13 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
    * life): relay the newest entry of the current life, which shows clients still in `old` a new
    * epoch so that they ask and are told, then the held frames that are still news.
    */
-  function resume(topic: string, r: Relay, old: string, now: Snapshot | undefined): void {
+  function resume(topic: string, r: Relay, old: string, now: Snapshot | undefined): number {
+    let relayed = 0;
     if (now?.epoch !== undefined) {
       const epoch = now.epoch;
       now.each(1, (seq, event, json) => {
         relay(topic, { seq, epoch, event, json });
+        relayed++;
         return true;
       });
       r.seq = now.seq;
@@ -179,17 +192,18 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
       if (frame.epoch === old || (frame.epoch === r.epoch && frame.seq <= r.seq)) continue;
       relay(topic, frame);
     }
+    return relayed;
   }
 
   /** A channel frame went back in its epoch: Redis lost acknowledged writes. End that epoch before relaying more. */
   function wentBack(topic: string, r: Relay, old: string): void {
-    console.warn(LOG, `${topic}: seq went back in epoch ${old} (Redis lost acknowledged writes); ending that epoch`);
+    logWarning(`${LOG} ${describe(topic)}: seq went back in epoch ${old} (Redis lost acknowledged writes); ending that epoch`, logger);
     r.ending = old;
     r.held ??= [];
     endEpoch(topic, old).then(
       (now) => finish(now),
       (error: unknown) => {
-        console.warn(LOG, `ending epoch ${old} of ${topic} failed (its clients are told at the next read):`, error);
+        logWarning(`${LOG} ending epoch ${old} of ${describe(topic)} failed (its clients are told at the next read)`, logger, error);
         finish(undefined);
       },
     );
@@ -236,9 +250,10 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
         (batch) => calls.push(cluster ? (s as Cluster).ssubscribe(...batch) : (s as Redis).subscribe(...batch)),
         cluster,
       );
-      await runner.watch(Promise.all(calls), 'the resubscribe of', `${topics.length} topics`);
+      await runner.watch(Promise.all(calls), 'subscribe', 'the resubscribe of', `${topics.length} topics`);
+      if (metrics !== undefined) metrics.fanoutResubscribed();
     } catch (error) {
-      console.warn(LOG, 'resubscribe failed:', error);
+      logWarning(`${LOG} resubscribe failed`, logger, error);
     }
     await Promise.all(
       topics.map(async (topic) => {
@@ -246,6 +261,8 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
         if (r === undefined || r.held === undefined) return;
         const old = r.epoch;
         let now: Snapshot | undefined;
+        /** Entries the catch-up relayed from the buffer; -1 when its read failed. */
+        let relayed = 0;
         try {
           if (old === undefined) {
             // The topic had no state when it was subscribed and nothing was relayed since:
@@ -255,6 +272,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
             if (epoch !== undefined) {
               tail.each(1, (seq, event, json) => {
                 relay(topic, { seq, epoch, event, json });
+                relayed++;
                 return true;
               });
             }
@@ -264,6 +282,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
             if (tail.epoch === old) {
               tail.each(r.seq + 1, (seq, event, json) => {
                 relay(topic, { seq, epoch: old, event, json });
+                relayed++;
                 return true;
               });
             } else if (tail.epoch !== undefined) {
@@ -271,10 +290,11 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
             }
           }
         } catch (error) {
-          console.warn(LOG, `catch-up of ${topic} failed (its clients replay the gap at the next frame):`, error);
+          relayed = -1;
+          logWarning(`${LOG} catch-up of ${describe(topic)} failed (its clients replay the gap at the next frame)`, logger, error);
         } finally {
           if (r.ending === undefined) {
-            if (now !== undefined && old !== undefined) resume(topic, r, old, now);
+            if (now !== undefined && old !== undefined) relayed += resume(topic, r, old, now);
             else {
               const held = r.held ?? [];
               r.held = undefined;
@@ -282,6 +302,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
             }
           }
         }
+        if (relayed >= 0 && metrics !== undefined) metrics.fanoutCaughtUp(relayed);
       }),
     );
   }
@@ -294,18 +315,18 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
     sub = connection.duplicate(options);
     sub.on(cluster ? 'smessage' : 'message', onMessage);
     sub.on('error', (error: Error) => {
-      if (!lost) console.warn(LOG, 'subscriber connection error:', error.message);
+      if (!lost) logWarning(`${LOG} subscriber connection error`, logger, error);
     });
     sub.on('close', () => {
       if (lost || attachments.size === 0) return;
       lost = true;
-      console.warn(LOG, 'subscriber connection lost; resubscribing when it is back (clients replay the gap)');
+      logWarning(`${LOG} subscriber connection lost; resubscribing when it is back (clients replay the gap)`, logger);
     });
     const s = sub;
     sub.on('ready', () => {
       if (!lost) return;
       lost = false;
-      console.warn(LOG, `subscriber connection back; resubscribing to ${counts.size} topic(s) and relaying what they missed`);
+      logWarning(`${LOG} subscriber connection back; resubscribing to ${counts.size} topic(s) and relaying what they missed`, logger);
       void catchUp(s);
     });
     return sub;
@@ -339,7 +360,7 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
       if (!counts.has(topic) || sub !== s) return undefined;
       return cluster ? (s as Cluster).ssubscribe(channel) : (s as Redis).subscribe(channel);
     });
-    const confirmed = runner.watch(call, 'the SUBSCRIBE to', channel).then(
+    const confirmed = runner.watch(call, 'subscribe', 'the SUBSCRIBE to', channel).then(
       () => {
         pending.delete(topic);
         if (counts.has(topic)) baseline(topic);
@@ -374,7 +395,10 @@ export function createFanoutHub(connection: Connection, runner: Runner, readTail
     if (s === undefined) return;
     inBatches(channels, (batch) => {
       const call = (cluster ? (s as Cluster).sunsubscribe(...batch) : (s as Redis).unsubscribe(...batch)) as Promise<unknown>;
-      call.catch((error: unknown) => console.warn(LOG, `UNSUBSCRIBE of ${batch.length} channel(s) failed:`, error));
+      call.catch((error: unknown) => {
+        if (metrics !== undefined) metrics.redisError('unsubscribe');
+        logWarning(`${LOG} UNSUBSCRIBE of ${batch.length} channel(s) failed`, logger, error);
+      });
     }, cluster);
   }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { assertPlatform, deliver } from '../core/deliver.js';
 import { gaplessError, describe } from '../core/errors.js';
-import { logError } from '../core/log.js';
+import { logError, loggerOption, type Logger } from '../core/log.js';
 import { idempotencyId } from '../core/idempotency.js';
 import { assertEvent, assertTopic } from '../core/names.js';
 import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/options.js';
@@ -22,6 +22,8 @@ import { connectionOf, type SeedRedisClient } from './client.js';
 import { createFanoutHub } from './fanout.js';
 import { idKey, prefixOption, scanPattern, topicKeys } from './keys.js';
 import { publishScript, readScript } from './scripts.generated.js';
+import { metricsOption } from '../metrics/sink.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface RedisReplayOptions {
   /** Most entries kept per topic. Default 1000. */
@@ -47,6 +49,13 @@ export interface RedisReplayOptions {
   idempotencyWindow?: number;
   /** Largest entry accepted (UTF-8 of event name + JSON data); a larger one throws ENTRY_TOO_LARGE. Default 1 MiB. */
   maxEntryBytes?: number;
+  /**
+   * A registry from `createMetrics()` (`gapless-replay/metrics`): entries stored and publish
+   * latency, Redis calls that failed by command, fan-out resubscribes and catch-ups.
+   */
+  metrics?: Metrics;
+  /** Where warnings and caught errors go (the fan-out's connection losses among them). Default the console. */
+  logger?: Logger;
 }
 
 /**
@@ -102,10 +111,12 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   const replicas = nonNegativeIntOption('replicas', opts.replicas, 0);
   const idWindow = positiveIntOption('idempotencyWindow', opts.idempotencyWindow, 300);
   const pendingTtl = ttl > 0 ? ttl : PENDING_EPOCH_TTL;
-  const runner = createRunner(redis, timeout);
-  const slowRunner = createRunner(redis, timeout * 10);
+  const metrics = metricsOption(opts.metrics, 'redis');
+  const logger = loggerOption(opts.logger);
+  const runner = createRunner(redis, timeout, metrics);
+  const slowRunner = createRunner(redis, timeout * 10, metrics);
   const clock = createClock(redis, runner);
-  const fanout = createFanoutHub(connection, runner, (topic, from, held) => snapshot(topic, from, held), (topic, old) => endEpoch(topic, old));
+  const fanout = createFanoutHub(connection, runner, (topic, from, held) => snapshot(topic, from, held), (topic, old) => endEpoch(topic, old), logger, metrics);
   /** Per topic, the highest seq a publish reply gave in its epoch; insertion order bounds it. */
   const marks = new Map<string, Mark>();
   /** Topics whose local deliveries wait while an epoch that went back is being ended. */
@@ -114,6 +125,10 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   const cluster = redis.isCluster;
   /** Second flag byte of the publish script: SPUBLISH keeps Cluster fan-out on the topic's shard. */
   const flagText = cluster ? '0S' : '0P';
+  // The publish script's constant arguments as the text ioredis would make of them on every call.
+  const sizeArg = String(size);
+  const ttlArg = String(ttl);
+  const windowArg = String(idWindow);
   /** Publish ids: this buffer's random id and a counter, unique without coordination. */
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
@@ -212,7 +227,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       newest = await endEpoch(topic, epoch);
     } catch (error) {
       // The entry is stored; clients still in the old epoch are told at their next replay.
-      logError(`ending epoch ${epoch} of ${describe(topic)}, whose seq went back, failed`, error);
+      logError(`ending epoch ${epoch} of ${describe(topic)}, whose seq went back, failed`, error, logger, 'BACKEND_ERROR');
     } finally {
       const held = holds.get(topic)!;
       holds.delete(topic);
@@ -241,7 +256,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   }
 
   /** Sends one validated publish; `fence` is the Redis time from which it must write nothing. */
-  function send(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, id: string | undefined, fence: number): Promise<number> {
+  function send(platform: ReplayPlatform, topic: string, event: string, data: unknown, json: string, id: string | undefined, fence: number, started: number): Promise<number> {
     const keys = topicKeys(prefix, topic);
     const publishId = writer + '.' + (++published).toString(36);
     // What this instance knew before sending: a reply at or below it in the same epoch can only
@@ -250,15 +265,19 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     const knownSeq = mark?.seq ?? 0;
     const knownEpoch = mark?.epoch;
     const keyList = [keys.stream, keys.epoch, id === undefined ? keys.epoch : idKey(prefix, topic, id)];
-    const args = [event, json, size, ttl, publishId, id === undefined ? 0 : idWindow, fence];
+    const args = [event, json, sizeArg, ttlArg, publishId, id === undefined ? '0' : windowArg, fence];
     // The flags' first character tells the script whether this publish may already have run
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
-    const settle = (reply: unknown, acked: number): number | Promise<number> => {
+    const settle = (reply: unknown, acked = 0): number | Promise<number> => {
       const [seq, epoch, status, time] = reply as PublishReply;
       clock.observe(time);
       if (status === FENCED) {
+        // Its caller's deadline passed before Redis ran it: a publish that timed out.
+        if (metrics !== undefined) metrics.redisError('publish');
         throw gaplessError('error', 'TIMEOUT', `Redis ran a publish to ${describe(topic)} after its ${timeout} ms deadline (timeout option) and stored nothing`);
       }
+      // A resend's first run stored the entry; a repeated id stored nothing.
+      if (metrics !== undefined && status !== REPEATED_ID) metrics.published(started);
       let after: Promise<void> | undefined;
       if (status === STORED && epoch === knownEpoch && seq <= knownSeq) {
         after = rolledBack(platform, topic, epoch);
@@ -277,7 +296,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       }
       return after === undefined ? seq : after.then(() => seq);
     };
-    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic).then((reply) => settle(reply, 0));
+    if (replicas === 0) return runner.publish(publishScript, keyList, args, flagText, 'a publish to', topic, settle);
     return runner.publishReplicated(publishScript, keyList, args, flagText, replicas, 'a publish to', topic).then(([reply, acked]) => settle(reply, acked));
   }
   return {
@@ -300,9 +319,10 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       }
       // The caller stops waiting at `timeout` from now: from then on, on Redis's clock, the script
       // must write nothing. Before the clocks are compared once, the publish waits for a TIME call.
+      const started = metrics === undefined ? 0 : metrics.start();
       const fence = clock.fence(performance.now() + timeout);
-      if (fence !== undefined) return send(platform, topic, event, data, json, id, fence);
-      return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0));
+      if (fence !== undefined) return send(platform, topic, event, data, json, id, fence, started);
+      return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0, started));
     },
 
     async seq(topic) {
@@ -339,17 +359,17 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     async clear() {
       if (cluster && redis.status !== 'ready') {
         // Before the slots are known a Cluster client lists no nodes: clear() would do nothing.
-        await runner.watch(new Promise<void>((resolve) => redis.once('ready', () => resolve())), 'clear() waiting for the cluster under', prefix);
+        await runner.watch(new Promise<void>((resolve) => redis.once('ready', () => resolve())), 'clear', 'clear() waiting for the cluster under', prefix);
       }
       const masters = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
       // A SCAN over a large keyspace takes many round trips: allow it ten timeouts.
-      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(connection.redisPrefix)), 'clear() under', prefix)));
+      await Promise.all(masters.map((node) => slowRunner.watch(clearNode(node, scanPattern(connection.redisPrefix)), 'clear', 'clear() under', prefix)));
     },
 
     async clearTopic(topic) {
       assertTopic(topic);
       const keys = topicKeys(prefix, topic);
-      await runner.watch(redis.del(keys.stream, keys.epoch), 'clearTopic of', topic);
+      await runner.watch(redis.del(keys.stream, keys.epoch), 'clear', 'clearTopic of', topic);
     },
   };
 }
