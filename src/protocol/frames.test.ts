@@ -37,6 +37,20 @@ describe('frames built from reused parts', () => {
     }
   });
 
+  it('live frames stay exact when round-robin over topics alternates with runs of one topic', () => {
+    // Parts are kept only after repeating: cover a part kept, then replaced, then kept again,
+    // and an epoch that changes while the topic repeats.
+    const cases: [string, string, number, string][] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let t = 0; t < 4; t++) cases.push(['room:' + t, 'message', round * 4 + t + 1, 'ep' + t]);
+      for (let k = 0; k < 3; k++) cases.push(['room:9', round === 1 ? 'edited' : 'message', 100 + k, k === 2 ? 'fresh' : 'ep9']);
+    }
+    for (const [topic, event, seq, epoch] of cases) {
+      const json = `{"n":${seq}}`;
+      expect(liveFrame(topic, event, json, seq, epoch)).toBe(JSON.stringify({ topic, event, data: { n: seq }, seq, epoch }));
+    }
+  });
+
   it('msg frames follow each change of event and request', () => {
     const a = replayHead('chat', 'msg', '"reqId":"a",');
     const b = replayHead('news', 'msg', '');

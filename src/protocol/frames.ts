@@ -91,31 +91,45 @@ export function seqText(seq: number): string {
  * Frame parts that repeat from one frame to the next (a busy topic publishes one event name
  * over and over) are built once, flattened, and reused while they repeat: one comparison
  * instead of four concatenations, and a frame of few parts is quicker to write out.
+ *
+ * A part is kept only once it has been asked for twice in a row. Publishing round-robin over
+ * many topics changes the topic and the epoch on every frame: a kept part would never be
+ * reused, and flattening it would copy it once more than the socket write does anyway.
  */
 let headTopic = '';
 let headEvent = '';
 let lastHead = '';
+let seenTopic = '';
 let tailEpoch = '';
 let lastTail = '';
+let seenEpoch = '';
 let msgEvent = '';
 let lastMsgPart = '';
 
 /** `{"topic":T,"event":E,"data":` : the head every envelope shares. */
 function head(topic: string, event: string): string {
-  if (topic !== headTopic || event !== headEvent || lastHead === '') {
-    lastHead = flat('{"topic":"' + topic + '","event":"' + event + '","data":');
-    headTopic = topic;
-    headEvent = event;
+  if (topic === headTopic && event === headEvent && lastHead !== '') return lastHead;
+  const text = '{"topic":"' + topic + '","event":"' + event + '","data":';
+  if (topic !== seenTopic) {
+    seenTopic = topic;
+    return text;
   }
+  lastHead = flat(text);
+  headTopic = topic;
+  headEvent = event;
   return lastHead;
 }
 
 /** `,"epoch":"P"}`: the end of a live frame. */
 function epochTail(epoch: string): string {
-  if (epoch !== tailEpoch || lastTail === '') {
-    lastTail = flat(',"epoch":"' + epoch + '"}');
-    tailEpoch = epoch;
+  if (epoch === tailEpoch && lastTail !== '') return lastTail;
+  const text = ',"epoch":"' + epoch + '"}';
+  if (epoch !== seenEpoch) {
+    seenEpoch = epoch;
+    return text;
   }
+  lastTail = flat(text);
+  tailEpoch = epoch;
   return lastTail;
 }
 
