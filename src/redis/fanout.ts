@@ -350,16 +350,46 @@ export function createFanoutHub(
     ));
   }
 
+  /**
+   * Topics first wanted during this turn, on connection `s`. A socket that opens with a
+   * thousand topics, or a page of them, would cost one SUBSCRIBE each (and Redis one reply
+   * each); they go out together after the turn, as few commands as Redis allows, and each
+   * topic's promise settles with the command that named it.
+   */
+  let joining: { s: Subscriber; topics: string[]; sent: Promise<Map<string, Promise<unknown>>> } | undefined;
+
+  function join(s: Subscriber, topic: string): Promise<unknown> {
+    if (joining === undefined || joining.s !== s) {
+      const batch: NonNullable<typeof joining> = { s, topics: [], sent: undefined as never };
+      batch.sent = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          // Topics wanted from now on make the next batch, whatever this one waits for.
+          if (joining === batch) joining = undefined;
+          return ready(s);
+        })
+        .then(() => {
+          const calls = new Map<string, Promise<unknown>>();
+          // Still wanted, and still this connection (not detached meanwhile)? The rest resolve
+          // with nothing to confirm.
+          const wanted = new Map<string, string>();
+          for (const t of batch.topics) if (counts.has(t) && sub === s) wanted.set(channelOf(prefix, t), t);
+          inBatches([...wanted.keys()], (channels) => {
+            const call = cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels);
+            for (const channel of channels) calls.set(wanted.get(channel)!, call);
+          }, cluster);
+          return calls;
+        });
+      joining = batch;
+    }
+    joining.topics.push(topic);
+    return joining.sent.then((calls) => calls.get(topic));
+  }
+
   function subscribe(topic: string): Promise<void> {
     const channel = channelOf(prefix, topic);
     // Wanted again before its UNSUBSCRIBE went out: it never leaves.
     leaving.delete(channel);
-    const s = subscriber();
-    const call = ready(s).then(() => {
-      // Still wanted, and still this connection (not detached meanwhile)?
-      if (!counts.has(topic) || sub !== s) return undefined;
-      return cluster ? (s as Cluster).ssubscribe(channel) : (s as Redis).subscribe(channel);
-    });
+    const call = join(subscriber(), topic);
     const confirmed = runner.watch(call, 'subscribe', 'the SUBSCRIBE to', channel).then(
       () => {
         pending.delete(topic);
