@@ -2,25 +2,15 @@
  * The client against the real `ws` platform over a path that breaks the way a network blip
  * does: every connection closes without a close frame and new ones are refused for a while.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startFaultProxy } from '../../bench/load/fault-proxy.js';
 import { createConnection, onReplay, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
 import { createReplay } from '../../src/memory/index.js';
 import { startServer } from '../helpers/ws-server.js';
+import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const cleanups = cleanupAfterEach();
 
 interface Attempt {
   at: number;

@@ -2,25 +2,15 @@
  * The client against the real `ws` platform with a short heartbeat, over a path that goes
  * half-open for real: a TCP proxy that stops forwarding both ways and closes nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createConnection, onReplay, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
 import { createReplay } from '../../src/memory/index.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startServer } from '../helpers/ws-server.js';
+import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const cleanups = cleanupAfterEach();
 
 interface Life {
   /** When a `close` event was seen on this end. */

@@ -3,11 +3,12 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createConnection, onReplay, type Connection, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
 import { createReplay, type MemoryReplay } from '../../src/memory/index.js';
 import { createPlatform, type Platform, type WsHooks } from '../../src/ws/index.js';
+import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
 interface Server {
   url: string;
@@ -20,10 +21,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 async function startServer(options: { port?: number; replay?: MemoryReplay; hooks?: WsHooks<WebSocket, Platform>; noReplay?: boolean; maxBackpressure?: number } = {}): Promise<Server> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: options.port ?? 0 });
@@ -68,14 +66,6 @@ function client(url: string, options: Partial<ConnectOptions> = {}): Connection 
   const conn = createConnection({ url, WebSocket: WebSocket as unknown as ConnectOptions['WebSocket'], replayTimeout: 2000, backoff: { base: 20, max: 100 }, ...options });
   cleanups.push(() => conn.close());
   return conn;
-}
-
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Mounts a scan store that records every event, and its status. */

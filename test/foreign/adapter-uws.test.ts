@@ -4,12 +4,13 @@
  * "On svelte-adapter-uws's platform" states the same list). The server is the seed's: replays are
  * answered in `hooks.ws` with `replay.replay(ws, msg.topic, msg.since, platform, msg.reqId)`.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { createReplay } from '../../src/memory/index.js';
 import { createConnection, onReplay, type Connection, type LiveEvent, type ReplayStatus, type ReplayStore } from '../../src/client/index.js';
 import type { Position } from '../../src/core/types.js';
 import { startAdapterUwsServer, type AdapterUwsServer, type UwsHooks, type UwsPlatform } from './adapter-uws-server.js';
+import { cleanupAfterEach } from '../helpers/lifecycle.js';
 
 interface Msg {
   id: string;
@@ -17,10 +18,7 @@ interface Msg {
 
 type Replay = ReturnType<typeof createReplay>;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 /**
  * The seed's `hooks.ws` `message` handler. With `subscribeBatch`, it also answers the client's

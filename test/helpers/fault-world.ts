@@ -11,6 +11,7 @@ import { createConnection, onReplay, type ConnectOptions, type LiveEvent } from 
 import type { Since } from '../../src/core/position.js';
 import { createReplay, type RedisReplay, type RedisReplayOptions } from '../../src/redis/index.js';
 import { startServer, type TestServer } from './ws-server.js';
+import { until } from './lifecycle.js';
 
 export interface ClientView {
   /** Data of every `m` event, in delivery order. */
@@ -44,13 +45,6 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 let worlds = 0;
 

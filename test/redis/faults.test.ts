@@ -3,16 +3,14 @@
  * fault really happened, then that every client ends with every acknowledged message or was
  * told `truncated`. The figures printed here are the ones docs/reliability.md quotes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { topicKeys } from '../../src/redis/keys.js';
-import { expectNoSilentLoss, expectRollbackCaught, startWorld, until, type World } from '../helpers/fault-world.js';
+import { expectNoSilentLoss, expectRollbackCaught, startWorld, type World } from '../helpers/fault-world.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
 const CLIENTS = 5;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 async function redisServer(...args: Parameters<typeof startRedis>): Promise<RedisServer> {
   const server = await startRedis(...args);

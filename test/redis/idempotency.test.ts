@@ -3,18 +3,16 @@
  * Cluster): a retry after a lost reply, distinct ids, the window's end, and the same on memory.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReplay as createMemoryReplay } from '../../src/memory/index.js';
 import { createReplay } from '../../src/redis/index.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { useRedis } from '../helpers/redis-server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanupAfterEach } from '../helpers/lifecycle.js';
 
 const redis = useRedis();
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 let n = 0;
 
 describe('idempotent publish', () => {

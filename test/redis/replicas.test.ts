@@ -5,18 +5,16 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
-import { expectRollbackCaught, startWorld, until } from '../helpers/fault-world.js';
+import { expectRollbackCaught, startWorld } from '../helpers/fault-world.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { startRedis, useRedisCluster, type RedisServer } from '../helpers/redis-server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 async function pair(): Promise<{ master: RedisServer; replica: RedisServer }> {
   const master = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
