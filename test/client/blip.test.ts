@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startFaultProxy } from '../../bench/load/fault-proxy.js';
-import { createConnection, onReplay, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
+import { createConnection, type ConnectOptions } from '../../src/client/index.js';
+import { watchStore } from '../helpers/store-watch.js';
 import { createReplay } from '../../src/memory/index.js';
 import { startServer } from '../helpers/ws-server.js';
 import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
@@ -41,17 +42,14 @@ describe('reconnect after a network blip', () => {
     const conn = createConnection({ url: `ws://127.0.0.1:${proxy.port}/ws`, WebSocket: Recorded as unknown as ConnectOptions['WebSocket'], backoff: { base: 100, max: 1000 } });
     cleanups.push(() => conn.close());
     const ssr = replay.position('feed');
-    const store = onReplay('feed', { since: ssr, connection: conn });
-    let events: LiveEvent[] = [];
-    let status: ReplayStatus | undefined;
-    const stops = [store.scan<LiveEvent[]>([], (l, e) => (l.push(e), l)).subscribe((v) => (events = v)), store.status.subscribe((s) => (status = s))];
-    cleanups.push(() => stops.forEach((s) => s()));
+    const view = watchStore('feed', ssr, conn);
+    cleanups.push(() => view.stop());
 
     let n = 0;
     const publisher = setInterval(() => replay.publish(server.platform, 'feed', 'm', n++), 10);
     cleanups.push(() => clearInterval(publisher));
     // Worked for over a second before the blip: only then is a loss a blip.
-    await until('live with messages for over a second', () => status?.state === 'live' && events.length >= 20 && Date.now() - attempts[0]!.at > 1200);
+    await until('live with messages for over a second', () => view.status?.state === 'live' && view.events.length >= 20 && Date.now() - attempts[0]!.at > 1200);
 
     const cutAt = Date.now();
     proxy.fault('storm', OUTAGE);
@@ -71,8 +69,8 @@ describe('reconnect after a network blip', () => {
     await until('30 more published', () => n >= target);
     clearInterval(publisher);
     const last = n;
-    await until('caught up', () => status?.state === 'live' && status.seq === ssr.seq + last);
-    expect(events.map((e) => e.data)).toEqual(Array.from({ length: last }, (_, i) => i));
-    expect(status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
+    await until('caught up', () => view.status?.state === 'live' && view.status.seq === ssr.seq + last);
+    expect(view.events.map((e) => e.data)).toEqual(Array.from({ length: last }, (_, i) => i));
+    expect(view.status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
   });
 });

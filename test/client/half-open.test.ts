@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createConnection, onReplay, type ConnectOptions, type LiveEvent, type ReplayStatus } from '../../src/client/index.js';
+import { createConnection, type ConnectOptions } from '../../src/client/index.js';
+import { watchStore } from '../helpers/store-watch.js';
 import { createReplay } from '../../src/memory/index.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startServer } from '../helpers/ws-server.js';
@@ -65,16 +66,13 @@ describe('heartbeat over a half-open path', () => {
     cleanups.push(() => conn.close());
 
     const ssr = replay.position('feed');
-    const store = onReplay('feed', { since: ssr, connection: conn });
-    let events: LiveEvent[] = [];
-    let status: ReplayStatus | undefined;
-    const stops = [store.scan<LiveEvent[]>([], (l, e) => (l.push(e), l)).subscribe((v) => (events = v)), store.status.subscribe((s) => (status = s))];
-    cleanups.push(() => stops.forEach((s) => s()));
+    const view = watchStore('feed', ssr, conn);
+    cleanups.push(() => view.stop());
 
     let n = 0;
     const publisher = setInterval(() => replay.publish(server.platform, 'feed', 'm', n++), 10);
     cleanups.push(() => clearInterval(publisher));
-    await until('live with messages', () => status?.state === 'live' && events.length >= 20);
+    await until('live with messages', () => view.status?.state === 'live' && view.events.length >= 20);
 
     expect(clientSide).toHaveLength(1);
     const cutAt = Date.now();
@@ -86,7 +84,7 @@ describe('heartbeat over a half-open path', () => {
     expect(first.droppedAt).toBeGreaterThanOrEqual(cutAt);
     expect(first.closedAt === undefined || first.closedAt >= first.droppedAt!).toBe(true);
     expect(serverSide[0]!.closedAt).toBeUndefined();
-    const missedDuringCut = n - events.length;
+    const missedDuringCut = n - view.events.length;
     expect(missedDuringCut).toBeGreaterThan(0);
 
     // Recovery: messages kept flowing through the cut; the store gets every one once, in order.
@@ -94,9 +92,9 @@ describe('heartbeat over a half-open path', () => {
     await until('30 more published', () => n >= target);
     clearInterval(publisher);
     const last = n;
-    await until('caught up', () => status?.state === 'live' && status.seq === ssr.seq + last);
-    expect(events.map((e) => e.data)).toEqual(Array.from({ length: last }, (_, i) => i));
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => ssr.seq + i + 1));
-    expect(status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
+    await until('caught up', () => view.status?.state === 'live' && view.status.seq === ssr.seq + last);
+    expect(view.events.map((e) => e.data)).toEqual(Array.from({ length: last }, (_, i) => i));
+    expect(view.events.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => ssr.seq + i + 1));
+    expect(view.status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
   });
 });
