@@ -247,7 +247,7 @@ export function createFanoutHub(
       const calls: Promise<unknown>[] = [];
       inBatches(
         topics.map((t) => channelOf(prefix, t)),
-        (batch) => calls.push(cluster ? (s as Cluster).ssubscribe(...batch) : (s as Redis).subscribe(...batch)),
+        (batch) => calls.push(subscribeTo(s, batch)),
         cluster,
       );
       await runner.watch(Promise.all(calls), 'subscribe', 'the resubscribe of', `${topics.length} topics`);
@@ -350,6 +350,11 @@ export function createFanoutHub(
     ));
   }
 
+  /** One (S)SUBSCRIBE of `channels` (on a Cluster, all in one slot). */
+  function subscribeTo(s: Subscriber, channels: string[]): Promise<unknown> {
+    return cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels);
+  }
+
   /**
    * Topics first wanted during this turn, on connection `s`. A socket that opens with a
    * thousand topics, or a page of them, would cost one SUBSCRIBE each (and Redis one reply
@@ -374,7 +379,7 @@ export function createFanoutHub(
           const wanted = new Map<string, string>();
           for (const t of batch.topics) if (counts.has(t) && sub === s) wanted.set(channelOf(prefix, t), t);
           inBatches([...wanted.keys()], (channels) => {
-            const call = cluster ? (s as Cluster).ssubscribe(...channels) : (s as Redis).subscribe(...channels);
+            const call = subscribeTo(s, channels);
             for (const channel of channels) calls.set(wanted.get(channel)!, call);
           }, cluster);
           return calls;
