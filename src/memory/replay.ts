@@ -139,7 +139,7 @@ export function createReplay(options?: MemoryReplayOptions): MemoryReplay {
     ...createFrameServer(serveOne),
 
     publish(platform, topic, event, data, options) {
-      const started = metrics === undefined ? 0 : metrics.start();
+      const started = metrics !== undefined && metrics.timeNext ? performance.now() : -1;
       let log = logs.get(topic);
       if (log === undefined) assertTopic(topic);
       // A busy topic repeats its event name: one comparison instead of a character scan.

@@ -185,7 +185,7 @@ export function serveReplay(
     position: parseSince(since, epoch),
     reqField: reqIdField(reqId),
     metrics,
-    started: metrics === undefined ? -1 : metrics.start(),
+    started: metrics !== undefined && metrics.timeNext ? performance.now() : -1,
     logger: channel?.logger,
   };
   const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);

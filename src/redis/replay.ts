@@ -319,7 +319,7 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       }
       // The caller stops waiting at `timeout` from now: from then on, on Redis's clock, the script
       // must write nothing. Before the clocks are compared once, the publish waits for a TIME call.
-      const started = metrics === undefined ? 0 : metrics.start();
+      const started = metrics !== undefined && metrics.timeNext ? performance.now() : -1;
       const fence = clock.fence(performance.now() + timeout);
       if (fence !== undefined) return send(platform, topic, event, data, json, id, fence, started);
       return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0, started));

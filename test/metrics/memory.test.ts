@@ -6,7 +6,7 @@ import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { scrape } from './scrape.js';
 
 describe('in-memory buffer with a registry', () => {
-  it('counts each stored publish, not one that throws, and times one in 32', () => {
+  it('counts each stored publish, not one that throws, and times a sample of them', () => {
     const metrics = createMetrics();
     const replay = createReplay({ metrics });
     const platform = new RecordingPlatform();
@@ -15,7 +15,10 @@ describe('in-memory buffer with a registry', () => {
     const s = scrape(metrics.text());
     expect(s.value('gapless_publishes_total', { backend: 'memory' })).toBe(64);
     expect(s.value('gapless_publishes_total', { backend: 'redis' })).toBe(0);
-    expect(s.histogram('gapless_publish_duration_seconds').count).toBe(2);
+    // The first publishes are timed, then fewer and fewer while they keep coming this fast.
+    const timed = s.histogram('gapless_publish_duration_seconds').count;
+    expect(timed).toBeGreaterThanOrEqual(7);
+    expect(timed).toBeLessThan(64);
   });
 
   it('refuses a metrics option that is not a registry', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics, CONTENT_TYPE } from '../../src/metrics/index.js';
-import { closeReasonOf, metricsOption } from '../../src/metrics/sink.js';
+import { closeReasonOf, metricsOption, type MetricsSink } from '../../src/metrics/sink.js';
+import { until } from '../helpers/lifecycle.js';
 import { isGaplessError } from '../../src/core/errors.js';
 import { scrape } from './scrape.js';
 
@@ -120,19 +121,52 @@ describe('createMetrics', () => {
     expect(s.histogram('gapless_publish_duration_seconds').count).toBe(0);
   });
 
-  it('times every Redis operation and one in-memory or platform operation in 32', () => {
-    const { memory, redis, platform } = sinks();
-    for (const sink of [memory, platform]) {
-      const starts = Array.from({ length: 64 }, () => sink.start());
-      expect(starts.map((t, i) => [i, t >= 0]).filter(([, timed]) => timed)).toEqual([
-        [31, true],
-        [63, true],
-      ]);
+  /** Reports `count` operations as a caller does: timed when the sink says so. Returns how many were timed. */
+  function operate(sink: MetricsSink, count: number, report: (sink: MetricsSink, started: number) => void): number {
+    let timed = 0;
+    for (let i = 0; i < count; i++) {
+      const started = sink.timeNext ? performance.now() : -1;
+      if (started >= 0) timed++;
+      report(sink, started);
     }
-    for (let i = 0; i < 5; i++) expect(redis.start()).toBeGreaterThanOrEqual(0);
+    return timed;
+  }
+  const publish = (sink: MetricsSink, started: number) => sink.published(started);
+  const replay = (sink: MetricsSink, started: number) => sink.replayed('ok', undefined, 1, 10, started);
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('times every Redis operation', () => {
+    const { metrics, redis } = sinks();
+    expect(operate(redis, 1000, publish)).toBe(1000);
+    expect(scrape(metrics.text()).histogram('gapless_publish_duration_seconds').count).toBe(1000);
   });
 
-  it('observes durations from start() to the report; replay latency only for answered replays', () => {
+  it('times a few of a burst of in-memory publishes or platform replays: the sample thins out as they come faster', () => {
+    for (const [scope, report] of [['memory', publish], ['platform', replay]] as const) {
+      const sink = sinks()[scope];
+      // Doubling the gap between timed operations while they come less than 10 ms apart reaches
+      // one in 4096 after 12 timed ones; a slow machine that stalls the loop times a few more.
+      const timed = operate(sink, 100_000, report);
+      expect(timed).toBeGreaterThanOrEqual(12);
+      expect(timed).toBeLessThan(200);
+    }
+  });
+
+  it('times every operation again once they come seldom', async () => {
+    const { memory } = sinks();
+    operate(memory, 100_000, publish);
+    expect(memory.timeNext).toBe(false);
+    // After a second with nothing timed, the sink starts over.
+    await until('the sampling to start over', () => memory.timeNext, 5000);
+    let timed = 0;
+    for (let i = 0; i < 5; i++) {
+      await sleep(50);
+      timed += operate(memory, 1, publish);
+    }
+    expect(timed).toBe(5);
+  });
+
+  it('observes durations from the clock read of the caller to the report; replay latency only for answered replays', () => {
     const { metrics, redis } = sinks();
     const started = performance.now() - 3; // 3 ms ago
     redis.published(started);
