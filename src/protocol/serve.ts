@@ -39,9 +39,9 @@ export interface SnapshotRequest {
 }
 
 /**
- * Starts reading the snapshots of a batch's requests together (one round trip for all of them)
+ * Reads the snapshots of a batch's allowed requests ahead of serving them, many per round trip,
  * and returns the reader each item then takes its own snapshot from: one consistent snapshot
- * per item, as when it is served alone.
+ * per item, as when it is served alone. How far it reads ahead is the backend's to bound.
  */
 export type BatchReader = (requests: readonly SnapshotRequest[]) => SnapshotReader;
 
@@ -156,6 +156,8 @@ function gate(ws: unknown, topic: string, platform: ReplayPlatform, channel: Rep
  * Serves one replay request: gate, snapshot, frames. Resolves when every frame is sent (or the
  * socket went away), also when the backend failed: that is answered `end {error}` and logged.
  * `since` is a seq or a position; `epoch` is the wire frame's field (undefined in the API form).
+ * `decided` is the gate's verdict when it was already asked for this request (a batch asks
+ * first for all its items); the gate is never asked twice for one request.
  */
 export function serveReplay(
   read: SnapshotReader,
@@ -165,6 +167,7 @@ export function serveReplay(
   epoch: unknown,
   platform: ReplayPlatform,
   rawReqId: unknown,
+  decided?: SubscribeVerdict,
 ): Promise<void> {
   if (typeof (platform as ReplayPlatform | null)?.send !== 'function' && typeof (platform as ReplayPlatform | null)?.sendText !== 'function') {
     return Promise.reject(gaplessError('type', 'INVALID_ARGUMENT', `platform must be an object with a send method, got ${describe(platform)}`));
@@ -188,7 +191,7 @@ export function serveReplay(
     started: metrics !== undefined && metrics.timeNext ? performance.now() : -1,
     logger: channel?.logger,
   };
-  const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);
+  const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : decided !== undefined ? decided : gate(ws, topic, platform, channel);
   if (verdict instanceof Promise) return verdict.then((v) => afterGate(request, v));
   return afterGate(request, verdict);
 }
@@ -323,8 +326,11 @@ export interface FrameServer {
   [SERVE_FRAME](ws: unknown, frame: unknown, platform: ReplayPlatform): Promise<void> | undefined;
 }
 
-/** Serves one request; `read`, when given, replaces the backend's own snapshot reader. */
-type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, read?: SnapshotReader) => Promise<void>;
+/**
+ * Serves one request; `read`, when given, replaces the backend's own snapshot reader, and
+ * `decided` is the gate's verdict when it was already asked.
+ */
+type ServeOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, read?: SnapshotReader, decided?: SubscribeVerdict) => Promise<void>;
 
 /** Logs a failure outside any one request's answer, to the socket's platform's logger. */
 function failed(ws: unknown, platform: ReplayPlatform, error: unknown): void {
@@ -337,11 +343,17 @@ function failed(ws: unknown, platform: ReplayPlatform, error: unknown): void {
   logError('replay failed', error, logger);
 }
 
-/** The snapshot requests of a batch's items that will be read (valid topics), as serveReplay will ask for them. */
-function batchRequests(items: readonly Record<string, unknown>[]): SnapshotRequest[] {
+/** Whether a batch item names a topic a replay could read: the others are answered without a gate or a read. */
+function readable(item: Record<string, unknown>): item is Record<string, unknown> & { topic: string } {
+  return isValidTopic(item.topic) && !isSystemTopic(item.topic);
+}
+
+/** The snapshot requests of a batch's allowed items, in order, as serveReplay will ask for them. */
+function batchRequests(items: readonly Record<string, unknown>[], verdicts: readonly (SubscribeVerdict | undefined)[]): SnapshotRequest[] {
   const requests: SnapshotRequest[] = [];
-  for (const item of items) {
-    if (!isValidTopic(item.topic) || isSystemTopic(item.topic)) continue;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (verdicts[i] !== null || !readable(item)) continue;
     const position = parseSince(item.since, item.epoch);
     requests.push({ topic: item.topic, from: firstWanted(position), held: position ?? NO_POSITION });
   }
@@ -365,16 +377,28 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
       sendUnrouted(ws, platform, errorFrame('INVALID_FRAME', normalizeReqId(frame.reqId)));
       return Promise.resolve();
     }
-    let read: SnapshotReader | undefined;
-    try {
-      read = readBatch?.(batchRequests(items as Record<string, unknown>[]));
-    } catch (error) {
-      // Each item then reads on its own.
-      logFailure(error);
+    const list = items as Record<string, unknown>[];
+    if (readBatch === undefined) {
+      return (async () => {
+        for (const item of list) await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId).catch(logFailure);
+      })();
     }
     return (async () => {
-      for (const item of items as Record<string, unknown>[]) {
-        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId, read).catch(logFailure);
+      // Reading ahead for many items must never read a topic the socket may not have: every
+      // item's verdict comes first, and only allowed items are read.
+      const channel = channelOf(ws, platform);
+      const verdicts: (SubscribeVerdict | undefined)[] = [];
+      for (const item of list) verdicts.push(readable(item) ? await gate(ws, item.topic, platform, channel) : undefined);
+      let read: SnapshotReader | undefined;
+      try {
+        read = readBatch(batchRequests(list, verdicts));
+      } catch (error) {
+        // Each item then reads on its own.
+        logFailure(error);
+      }
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i]!;
+        await serveOne(ws, item.topic, item.since, item.epoch, platform, item.reqId, read, verdicts[i]).catch(logFailure);
       }
     })();
   }

@@ -14,7 +14,7 @@ import { nonNegativeIntOption, optionsObject, positiveIntOption } from '../core/
 import { inEpoch, isValidSeq, parseSince, type Position, type Since } from '../core/position.js';
 import { serializeData } from '../core/serialize.js';
 import { assertEntrySize, DEFAULT_MAX_ENTRY_BYTES } from '../core/entry-size.js';
-import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform } from '../core/types.js';
+import type { AsyncReplay, Entry, FanoutSource, ReplayPlatform, SubscribeVerdict } from '../core/types.js';
 import { createFrameServer, serveReplay, type Snapshot, type SnapshotReader, type SnapshotRequest } from '../protocol/serve.js';
 import { createClock } from './clock.js';
 import { createRunner, type RedisClient, type ScriptCall } from './command.js';
@@ -97,6 +97,15 @@ interface HeldDelivery {
   epoch: string;
 }
 
+/** Items in a replay-batch's first read-ahead chunk: enough for one round trip to fill most reconnects. */
+const FIRST_CHUNK = 8;
+/** What a replay-batch's later read-ahead chunks aim to hold, by the bytes per item seen so far. */
+const READ_AHEAD_BYTES = 1 << 20;
+
+function batchKey(topic: string, from: number, held: { seq: unknown; epoch: unknown }): string {
+  return topic + '\n' + from + '\n' + String(held.epoch) + '\n' + String(held.seq);
+}
+
 function rowSeq(row: Row): number {
   return Number(row[0].slice(2));
 }
@@ -169,25 +178,64 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     return read(topic, from, false, held?.epoch, held?.seq).then(toSnapshot);
   }
 
-  /** A replay-batch's snapshots: one read script call per distinct request, all in one round trip. */
+  /**
+   * A replay-batch's snapshots, read ahead of serving in pipelined chunks: one read script call
+   * per distinct request, a chunk per round trip. The first chunk is small; each next one holds
+   * as many items as fit READ_AHEAD_BYTES at the size per item the chunks so far had, and is read
+   * only when serving reaches it. So a batch of short tails (a reconnect) costs one or two round
+   * trips, while a batch of full topics from a socket that does not read holds about one chunk
+   * in memory instead of every topic's whole buffer at once (256 MiB for 256 topics of
+   * 1,000 × 1 KiB, read in one go, stalled Redis for seconds).
+   */
   function readBatch(requests: readonly SnapshotRequest[]): SnapshotReader {
+    const order: string[] = [];
     const wanted = new Map<string, SnapshotRequest>();
-    const name = (topic: string, from: number, held: { seq: unknown; epoch: unknown }) => topic + '\n' + from + '\n' + String(held.epoch) + '\n' + String(held.seq);
-    for (const request of requests) wanted.set(name(request.topic, request.from, request.held), request);
-    const names = [...wanted.keys()];
+    for (const request of requests) {
+      const key = batchKey(request.topic, request.from, request.held);
+      if (!wanted.has(key)) order.push(key);
+      wanted.set(key, request);
+    }
     const reads = new Map<string, Promise<Snapshot>>();
-    const calls = [...wanted.values()].map(({ topic, from, held }) => readCall(topic, from, false, held.epoch, held.seq));
-    runner.scripts(readScript, calls, 'a batch read of').forEach((reply, i) => {
-      const snap = (reply as Promise<ReadReply>).then(toSnapshot);
-      // An item denied by the gate never takes its snapshot: its failure is not unhandled.
-      snap.catch(() => {});
-      reads.set(names[i]!, snap);
-    });
-    return (topic, from, held) => reads.get(name(topic, from, held)) ?? snapshot(topic, from, held);
+    let issued = 0;
+    let chunk = FIRST_CHUNK;
+    let itemsRead = 0;
+    let bytesRead = 0;
+    const readChunk = (): void => {
+      const keys = order.slice(issued, issued + chunk);
+      issued += keys.length;
+      const calls = keys.map((key) => {
+        const { topic, from, held } = wanted.get(key)!;
+        return readCall(topic, from, false, held.epoch, held.seq);
+      });
+      runner.scripts(readScript, calls, 'a batch read of').forEach((reply, i) => {
+        const snap = (reply as Promise<ReadReply>).then((r) => {
+          itemsRead++;
+          for (const row of r[3]) bytesRead += row[1][0]!.length + row[1][1]!.length;
+          return toSnapshot(r);
+        });
+        // An item the socket closed before never takes its snapshot: its failure is not unhandled.
+        snap.catch(() => {});
+        reads.set(keys[i]!, snap);
+      });
+    };
+    return (topic, from, held) => {
+      const key = batchKey(topic, from, held);
+      if (!reads.has(key) && wanted.has(key) && order.indexOf(key, issued) >= 0) {
+        if (itemsRead > 0) chunk = Math.max(1, Math.min(order.length, Math.floor(READ_AHEAD_BYTES / Math.max(1, bytesRead / itemsRead))));
+        // Serving goes in order, so the item asked for is the first of the chunks not yet read.
+        issued = order.indexOf(key, issued);
+        readChunk();
+      }
+      const snap = reads.get(key);
+      if (snap === undefined) return snapshot(topic, from, held);
+      // Served once; a repeated item reads again, so what was served is not held any longer.
+      reads.delete(key);
+      return snap;
+    };
   }
 
-  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, reader?: SnapshotReader) =>
-    serveReplay(reader ?? snapshot, ws, topic, since, epoch, platform, reqId);
+  const serveOne = (ws: unknown, topic: unknown, since: unknown, epoch: unknown, platform: ReplayPlatform, reqId: unknown, reader?: SnapshotReader, decided?: SubscribeVerdict) =>
+    serveReplay(reader ?? snapshot, ws, topic, since, epoch, platform, reqId, decided);
 
   async function position(topic: string): Promise<Position> {
     assertTopic(topic);

@@ -1,12 +1,15 @@
 /**
- * A replay-batch reads all its items in one round trip (a pipeline of one read script call per
- * item; on Cluster concurrent calls, one round trip per shard in parallel), proven through a
- * proxy that adds latency: item by item, 50 items would take 50 round trips.
+ * A replay-batch reads its items in a few pipelined round trips (one read script call per item;
+ * on Cluster concurrent calls, one round trip per shard in parallel), proven through a proxy
+ * that adds latency: item by item, 50 items would take 50 round trips. What it reads ahead is
+ * bounded and gated: a socket that does not read cannot make the server hold every item's
+ * snapshot, and an item the socket may not replay is never read.
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReplay, type RedisClient, type RedisReplay } from '../../src/redis/index.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { useWsServer } from '../helpers/ws-server.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
 
@@ -80,4 +83,64 @@ describe('replay-batch round trips', () => {
     const elapsed = await timedBatch(direct, slow, slowClient, proxies[0]!.roundTripMs, () => evalshaCalls(clustered.client().nodes('master')));
     expect(elapsed).toBeLessThan(3 * proxies[0]!.roundTripMs);
   });
+});
+
+describe('replay-batch read-ahead', () => {
+  const standalone = useRedis();
+  const harness = useWsServer({ endClients: 'terminate' });
+
+  it('never reads an item the gate denies, and asks the gate once per item', async () => {
+    const replay = createReplay(standalone.client(), { prefix: 'gated:' });
+    const platform = new RecordingPlatform();
+    const topics = Array.from({ length: 20 }, (_, i) => `room-${i}`);
+    for (const topic of topics) await replay.publish(platform, topic, 'e', topic);
+    const asked: string[] = [];
+    platform.gate = (topic) => (asked.push(topic), Number(topic.slice(5)) % 2 === 1 ? 'FORBIDDEN' : null);
+    const calls = () => evalshaCalls([standalone.client()]);
+    const before = await calls();
+    replay.handle('ws', { type: 'replay-batch', items: topics.map((topic, i) => ({ topic, since: 0, reqId: i })) }, platform);
+    const ends = () => (platform.sent.get('ws') ?? []).filter((f) => f.event === 'end').length;
+    await expect.poll(ends).toBe(20);
+    expect(asked).toEqual(topics);
+    expect((await calls()) - before).toBe(10);
+    expect(platform.take().map((f) => [f.topic, f.event])).toEqual(
+      topics.flatMap((topic, i) => [[`__replay:${topic}`, i % 2 === 1 ? 'denied' : 'msg'], [`__replay:${topic}`, 'end']]),
+    );
+  });
+
+  it('reads a batch of full topics for a socket that does not read a few items ahead, and serves all of it once the socket reads', async () => {
+    const TOPICS = 40;
+    const ENTRIES = 250;
+    const replay = createReplay(standalone.client(), { prefix: 'ahead:', size: ENTRIES });
+    const { platform } = await harness.setup({ replay });
+    const kilobyte = 'k'.repeat(1024);
+    const topics = Array.from({ length: TOPICS }, (_, i) => `full-${i}`);
+    await Promise.all(topics.flatMap((topic) => Array.from({ length: ENTRIES }, () => replay.publish(platform, topic, 'e', kilobyte))));
+    const reader = await harness.client();
+    const tcp = (reader.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    const server = [...harness.server.wss.clients].at(-1)!;
+    const calls = () => evalshaCalls([standalone.client()]);
+    const before = await calls();
+    reader.send({ type: 'replay-batch', items: topics.map((topic, i) => ({ topic, since: 0, reqId: i })) });
+    // The fault: the server's writes pile up on the socket and the replay waits for it to drain.
+    await expect.poll(() => server.bufferedAmount, { timeout: 10_000 }).toBeGreaterThan(256 * 1024);
+    const readWhileStalled = (await calls()) - before;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Still stalled, and still no more than the first chunks read: not all 40 items' 250 KiB each.
+    expect((await calls()) - before).toBe(readWhileStalled);
+    expect(readWhileStalled).toBeLessThanOrEqual(16);
+    tcp.resume();
+    await reader.until((frames) => frames.filter((f) => f.event === 'end').length === TOPICS, 30_000);
+    expect((await calls()) - before).toBe(TOPICS);
+    const seqs = new Map<string, number[]>();
+    for (const f of reader.frames) {
+      if (f.event !== 'msg') continue;
+      const list = seqs.get(f.topic as string) ?? [];
+      list.push((f.data as { seq: number }).seq);
+      seqs.set(f.topic as string, list);
+    }
+    expect(seqs.size).toBe(TOPICS);
+    for (const list of seqs.values()) expect(list).toEqual(Array.from({ length: ENTRIES }, (_, i) => i + 1));
+  }, 60_000);
 });
