@@ -3,11 +3,13 @@
  * are written into a SvelteKit app (test/docs/fixture-app.ts) and type-checked with svelte-check,
  * strict, as a new user's project would be. A failure names the documentation line.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { stack } from '../helpers/stack.js';
 import { extractBlocks, namedFile } from './markdown.js';
-import { placeBlocks, readDocs, ROOT, typeCheckApp, writeApp } from './fixture-app.js';
+import { installLibrary, placeBlocks, readDocs, resolvedMajor, typeCheckApp, writeApp } from './fixture-app.js';
 
 describe('reading code blocks out of markdown', () => {
   const markdown = [
@@ -31,6 +33,10 @@ describe('reading code blocks out of markdown', () => {
     '```', //                                       18
     '{"type":"replay"}', //                         19
     '```', //                                       20
+    '<!-- kit 3 -->', //                            21
+    '```js', //                                     22
+    '// vite.config.js', //                         23
+    '```', //                                       24
   ].join('\n');
 
   it('keeps ts, js and svelte blocks with their first line, de-indented, and the file they name', () => {
@@ -38,8 +44,15 @@ describe('reading code blocks out of markdown', () => {
     expect(checked).toEqual([
       { doc: 'x.md', line: 3, lang: 'ts', code: '// src/lib/server/replay.ts: one buffer\nexport const a = 1;\n', file: 'src/lib/server/replay.ts' },
       { doc: 'x.md', line: 12, lang: 'svelte', code: '<!-- src/routes/+page.svelte -->\n<p>hi</p>\n', file: 'src/routes/+page.svelte' },
+      { doc: 'x.md', line: 23, lang: 'js', code: '// vite.config.js\n', file: 'vite.config.js', kit: 3 },
     ]);
     expect(exempt).toEqual(['x.md:8']);
+  });
+
+  it('writes a block marked for one SvelteKit major only on that major', () => {
+    const files = (kit: 2 | 3) => placeBlocks([{ doc: 'x.md', markdown }], kit).map((p) => p.file);
+    expect(files(3)).toContain('vite.config.js');
+    expect(files(2)).not.toContain('vite.config.js');
   });
 
   it('takes a file name only when it is an app path', () => {
@@ -84,11 +97,16 @@ describe('the documentation', () => {
     };
     const placed = placeBlocks([...readDocs(), canary]);
     expect(placed.filter((p) => p.block.doc !== 'canary.md').length).toBeGreaterThan(10);
-    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-    // Inside the repository, so the app resolves its packages from the root node_modules.
-    const dir = mkdtempSync(join(ROOT, '.tmp/docs-check-'));
+    mkdirSync(stack.scratch, { recursive: true });
+    const dir = mkdtempSync(join(stack.scratch, 'docs-check-'));
     dirs.push(dir);
     writeApp(dir, placed);
+    // SvelteKit 3's `svelte-kit sync` loads vite.config.ts, which imports gapless-replay/vite.
+    await installLibrary(dir);
+    expect(resolvedMajor(dir, '@sveltejs/kit')).toBe(stack.kit);
+    // svelte-check type-checks with the TypeScript it resolves, which must be the stack's.
+    const svelteCheck = dirname(dirname(realpathSync(join(stack.bin, 'svelte-check'))));
+    expect(createRequire(join(svelteCheck, 'package.json')).resolve('typescript/bin/tsc')).toBe(stack.tsc);
     const diagnostics = await typeCheckApp(dir, placed);
     const lines = diagnostics.map((d) => `${d.where}: ${d.message.split('\n')[0]}`);
     expect(lines.filter((l) => l.startsWith('canary.md:')).map((l) => l.slice(0, l.indexOf(': '))).sort()).toEqual(['canary.md:10', 'canary.md:2', 'canary.md:6']);

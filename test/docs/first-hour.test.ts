@@ -11,9 +11,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch } from '../e2e/helpers/browser.js';
 import { freePort, run, start, waitFor, type Proc } from '../e2e/helpers/process.js';
-import { installLibrary, placeBlocks, readDocs, ROOT, writeApp, type PlacedBlock } from './fixture-app.js';
+import { stack } from '../helpers/stack.js';
+import { installLibrary, placeBlocks, readDocs, resolvedMajor, writeApp, type PlacedBlock } from './fixture-app.js';
 
-const BIN = join(ROOT, 'node_modules/.bin');
+const BIN = stack.bin;
 let dir: string;
 let placed: PlacedBlock[];
 let browser: Browser | undefined;
@@ -23,14 +24,16 @@ beforeAll(async () => {
   const guide = readDocs().filter((d) => d.doc === 'docs/sveltekit.md');
   placed = placeBlocks(guide);
   // The files the browser test relies on come from the guide itself, not from the skeleton.
-  for (const file of ['vite.config.ts', 'src/lib/server/replay.ts', 'src/hooks.ws.ts', 'src/hooks.server.ts', 'src/routes/+page.server.ts', 'src/routes/+page.svelte', 'server.js']) {
-    expect(placed.map((p) => p.file)).toContain(file);
-  }
-  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-  dir = mkdtempSync(join(ROOT, '.tmp/docs-app-'));
+  const files = ['vite.config.ts', 'src/lib/server/replay.ts', 'src/hooks.ws.ts', 'src/hooks.server.ts', 'src/routes/+page.server.ts', 'src/routes/+page.svelte', 'server.js'];
+  // SvelteKit 2 takes the adapter from svelte.config.js, SvelteKit 3 from vite.config.ts.
+  for (const file of stack.kit === 2 ? [...files, 'svelte.config.js'] : files) expect(placed.map((p) => p.file)).toContain(file);
+  mkdirSync(stack.scratch, { recursive: true });
+  dir = mkdtempSync(join(stack.scratch, 'docs-app-'));
   dirs.push(dir);
   writeApp(dir, placed);
   await installLibrary(dir);
+  expect(resolvedMajor(dir, '@sveltejs/kit')).toBe(stack.kit);
+  expect(resolvedMajor(dir, '@sveltejs/adapter-node')).toBe(stack.kit === 3 ? 6 : 5);
   browser = await launch();
 }, 240_000);
 
@@ -184,7 +187,7 @@ describe('the same app with registerReplay moved into the buffer module, which t
     variant = edit(variant, 'src/hooks.server.ts', 'registerHooks, registerReplay, handle', 'registerHooks, handle');
     variant = edit(variant, 'src/lib/server/replay.ts', "import { createReplay } from 'gapless-replay';\n", "import { createReplay } from 'gapless-replay';\nimport { registerReplay } from 'gapless-replay/ws';\n");
     variant = edit(variant, 'src/lib/server/replay.ts', 'createReplay({ size: 500 });\n', 'createReplay({ size: 500 });\nregisterReplay(replay);\n');
-    const variantDir = mkdtempSync(join(ROOT, '.tmp/docs-app-'));
+    const variantDir = mkdtempSync(join(stack.scratch, 'docs-app-'));
     dirs.push(variantDir);
     writeApp(variantDir, variant);
     cpSync(join(dir, 'node_modules'), join(variantDir, 'node_modules'), { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * The code blocks of the documentation, as a reader sees them: every fenced block of a checked
  * language, with the line it starts on and the file it says it is (a first-line comment such as
- * `// src/lib/server/replay.ts` or `<!-- src/routes/+page.svelte -->`).
+ * `// src/lib/server/replay.ts` or `<!-- src/routes/+page.svelte -->`), and the SvelteKit major
+ * it is written for when the line before its fence says so (`<!-- kit 2 -->`, `<!-- kit 3 -->`).
  */
 
 /** Fence languages that are type-checked, and the file extension each is checked as. */
@@ -16,6 +17,9 @@ export const CHECKED_LANGUAGES: Readonly<Record<string, 'ts' | 'js' | 'svelte'>>
 /** The comment on the line before a fence that exempts a block (pseudo-code). Keep these rare. */
 export const NOT_CHECKED = /^<!--\s*not-checked\b.*-->$/;
 
+/** The comment on the line before a fence that ties a block to one SvelteKit major. */
+export const KIT_ONLY = /^<!--\s*kit\s+([23])\s*-->$/;
+
 export interface CodeBlock {
   /** The markdown file, relative to the repository root (`docs/sveltekit.md`). */
   readonly doc: string;
@@ -26,6 +30,8 @@ export interface CodeBlock {
   readonly code: string;
   /** The app file the block names in its first line, when it names one (`src/hooks.ws.ts`). */
   readonly file: string | undefined;
+  /** The SvelteKit major the block is for, when it is for only one (`<!-- kit 3 -->`). */
+  readonly kit: 2 | 3 | undefined;
 }
 
 export interface ExtractedDoc {
@@ -63,8 +69,10 @@ export function extractBlocks(doc: string, markdown: string): ExtractedDoc {
     if (lang !== undefined) {
       let k = i - 1;
       while (k >= 0 && lines[k]!.trim() === '') k--;
-      if (k >= 0 && NOT_CHECKED.test(lines[k]!.trim())) exempt.push(`${doc}:${i + 2}`);
-      else checked.push({ doc, line: i + 2, lang, code: body.join('\n') + '\n', file: namedFile(body[0] ?? '') });
+      const before = k >= 0 ? lines[k]!.trim() : '';
+      const kit = KIT_ONLY.exec(before)?.[1];
+      if (NOT_CHECKED.test(before)) exempt.push(`${doc}:${i + 2}`);
+      else checked.push({ doc, line: i + 2, lang, code: body.join('\n') + '\n', file: namedFile(body[0] ?? ''), kit: kit === undefined ? undefined : kit === '2' ? 2 : 3 });
     }
     i = j;
   }

@@ -8,7 +8,7 @@
  * The Kit 3 app is the demo's own sources in a copy next to that folder's node_modules, with
  * the configuration Kit 3 expects (test/stacks/node24/vite.config.ts and tsconfig.json).
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,12 @@ export interface Stack {
   readonly tsc: string;
   /** The ioredis major the Redis suites run against. */
   readonly ioredis: 5 | 6;
+  /** The SvelteKit major of the apps built on this stack. */
+  readonly kit: 2 | 3;
+  /** Where generated apps go: packages resolve from there as from this stack's app. */
+  readonly scratch: string;
+  /** An app's tsconfig.json in the form this stack's SvelteKit generates its base for. */
+  readonly appTsconfig: string;
   /** Puts the app in place after `npm run build` wrote dist/ (a no-op for the demo itself). */
   prepareApp(): void;
 }
@@ -38,6 +44,9 @@ const node20: Stack = {
   bin: join(ROOT, 'node_modules/.bin'),
   tsc: join(ROOT, 'node_modules/typescript/bin/tsc'),
   ioredis: 5,
+  kit: 2,
+  scratch: join(ROOT, '.tmp'),
+  appTsconfig: JSON.stringify({ extends: './.svelte-kit/tsconfig.json' }, null, 2),
   prepareApp() {},
 };
 
@@ -47,6 +56,9 @@ const node24: Stack = {
   bin: join(NODE24, 'node_modules/.bin'),
   tsc: join(NODE24, 'node_modules/typescript/bin/tsc'),
   ioredis: 6,
+  kit: 3,
+  scratch: join(NODE24, '.tmp'),
+  appTsconfig: readFileSync(join(NODE24, 'tsconfig.json'), 'utf8'),
   prepareApp() {
     // The demo imports the library as `../dist/...`: the copy gets a dist/ of its own beside
     // it, so `ws` and `ioredis` resolve from this stack's node_modules as in an app.
