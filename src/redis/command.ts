@@ -56,8 +56,8 @@ export interface Runner {
    * A publish script call whose last argument is `flags`, a string whose first character is
    * `0`. Once the command has gone to ioredis, that character becomes `1` for any later send of
    * the same command (an ioredis resend after a lost reply, a Cluster retry): the script then
-   * looks for an earlier run before appending. On a standalone client the publishes of one
-   * event-loop turn share one socket write, still one EVALSHA each. Resolves with `settle(reply)`.
+   * looks for an earlier run before appending. On a standalone client the publishes made in
+   * one synchronous run of code share one socket write, still one EVALSHA each. Resolves with `settle(reply)`.
    */
   publish<T>(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], flags: string, what: string, topic: string, settle: (reply: unknown) => T | Promise<T>): Promise<T>;
   /**
@@ -179,10 +179,11 @@ export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSin
   }
 
   /**
-   * On a standalone client the commands of one event-loop turn leave in one socket write, as with
-   * ioredis's auto-pipelining but without its bookkeeping per command: the first corks the
-   * connection's socket and the end of the turn uncorks it. process.nextTick runs only once the
-   * microtasks are done, so the publishes that the replies of one socket read set off share a write.
+   * On a standalone client the commands sent in one synchronous run of code leave in one socket
+   * write, as with ioredis's auto-pipelining but without its bookkeeping per command: the first
+   * corks the connection's socket and a process.nextTick uncorks it. That tick runs before any
+   * promise callback, so a publish made from a `.then` (or after an `await`) goes out in a write
+   * of its own: a loop of publishes shares a write, a chain of them does not.
    */
   const corks = !redis.isCluster;
   let corked: Socket | undefined;

@@ -6,8 +6,9 @@
  */
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createConnection, onReplay, type Connection } from '../../src/client/index.js';
+import { createConnection, onReplay, type Connection, type ConnectionState } from '../../src/client/index.js';
 import type { Position } from '../../src/core/position.js';
+import { until } from '../helpers/lifecycle.js';
 import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
 import { startBalancer, startInstance, type Balancer, type Instance } from './cluster-of-instances.js';
 
@@ -20,6 +21,8 @@ afterEach(async () => {
 
 interface Client {
   connection: Connection;
+  /** The connection's status, as its store last told it. */
+  status: () => ConnectionState;
   /** Seqs received per topic, in delivery order; `truncated`/`denied` events are recorded as -1. */
   seen: Map<string, number[]>;
 }
@@ -41,10 +44,17 @@ function clients(url: string, count: number, perClient: number, positions: Recor
       });
       cleanup.push(stop);
     }
+    let state: ConnectionState = 'connecting';
+    cleanup.push(connection.status.subscribe((s) => (state = s)));
     cleanup.push(() => connection.close());
-    list.push({ connection, seen });
+    list.push({ connection, seen, status: () => state });
   }
   return list;
+}
+
+/** Waits until every client's socket is open: a fault placed after this hits connected clients. */
+function allOpen(list: Client[]): Promise<void> {
+  return until(`all ${list.length} clients open`, () => list.every((c) => c.status() === 'open'), 30_000);
 }
 
 /** Waits until every client has every seq up to each topic's final seq, then checks exactness. */
@@ -118,8 +128,10 @@ function suite(name: string, env: () => Record<string, string>) {
       const { instances, balancer, alive } = await fleet(prefix());
       const positions = await instances[0]!.positions(TOPICS);
       const list = clients(balancer.url, 30, 4, positions);
-      await new Promise((r) => setTimeout(r, 300));
+      await allOpen(list);
       const victim = instances[2]!;
+      // The clients it is about: the victim serves some of them when it dies.
+      expect(balancer.routed.get(victim.port)).toBeGreaterThan(0);
       const publishing = track([instances[0]!.burst(TOPICS, 1500, 4), instances[1]!.burst(TOPICS, 1500, 4)], instances[0]!, TOPICS);
       expect(await publishing.reached(200)).toBeGreaterThanOrEqual(200);
       alive.delete(victim);
@@ -147,7 +159,8 @@ describe('SSR on one instance, WebSocket on another', () => {
     // Published after the SSR read, before the page's socket exists: the SSR gap.
     await a.burst(['room-0'], 50, 1);
     const list = clients(`ws://127.0.0.1:${b.port}/ws`, 1, 1, positions);
-    await new Promise((r) => setTimeout(r, 300));
+    // The gap's 50 come by replay first; the next 50 are published after, and come live.
+    await until('the SSR gap replayed', () => list[0]!.seen.get('room-0')!.length === 50);
     await a.burst(['room-0'], 50, 1);
     await expectComplete(list, await b.positions(['room-0']));
     expect(list[0]!.seen.get('room-0')).toHaveLength(100);
@@ -159,7 +172,7 @@ describe('subscriber connection killed', () => {
     const { instances, balancer } = await fleet({ REDIS_PORT: String(standalone.server().port), PREFIX: 'killsub:' });
     const positions = await instances[0]!.positions(TOPICS);
     const list = clients(balancer.url, 20, 4, positions);
-    await new Promise((r) => setTimeout(r, 300));
+    await allOpen(list);
     const publishing = track(instances.map((i) => i.burst(TOPICS, 1000, 2)), instances[0]!, TOPICS);
     expect(await publishing.reached(100)).toBeGreaterThanOrEqual(100);
     expect(await standalone.server().cli('CLIENT', 'KILL', 'TYPE', 'pubsub')).not.toBe('0');
