@@ -186,7 +186,7 @@ export function createConnection(options: ConnectOptions = {}): Connection {
 }
 
 function build(options: ConnectOptions, onClose?: (c: Connection) => void): Connection {
-  const openTimeout = options.openTimeout ?? 4000;
+  const openTimeout = options.openTimeout === undefined ? 4000 : options.openTimeout;
   if (openTimeout !== false && !(Number.isSafeInteger(openTimeout) && openTimeout > 0)) {
     throw gaplessError('range', 'INVALID_OPTION', `openTimeout must be a positive integer (ms) or false, got ${describe(openTimeout)}`);
   }
