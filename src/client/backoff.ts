@@ -59,7 +59,7 @@ export function quickDelay(sinceBlip: number, base: number): number | undefined 
  * that timed out: a uniform delay in `[t, 2t)` with `t = base * 2^slow`, `t` at most `8 * base`.
  *
  * A server whose listen queue overflows drops SYNs, and the attempt waits on the kernel's SYN
- * retransmits (up to about 50 s) although a fresh connect might get in at once: the timeout
+ * retransmits for tens of seconds although a fresh connect might get in at once: the timeout
  * cuts that wait short. The jitter keeps a crowd that started together from abandoning and
  * retrying together. The doubling is for a server that accepts but takes longer than `t` to
  * answer: a fixed timeout would abandon every attempt just before it would have opened.

@@ -329,6 +329,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     // A socket that stayed open a while worked: the backoff starts over. One that dies
     // young (a server that accepts and drops) keeps climbing it.
     if (stable()) attempt = 0;
+    // An attempt that failed before its deadline: left armed, the deadline would cut the next one.
     clearTimeout(timer);
     detach(dead);
     if (closed) return;
