@@ -53,3 +53,17 @@ export function quickDelay(sinceBlip: number, base: number): number | undefined 
   if (next * slot >= 4 * base) return undefined;
   return Math.floor((next + Math.random()) * slot - sinceBlip);
 }
+
+/**
+ * How long a connecting attempt may take before it is abandoned, after `slow` attempts in a row
+ * that timed out: a uniform delay in `[t, 2t)` with `t = base * 2^slow`, `t` at most `8 * base`.
+ *
+ * A server whose listen queue overflows drops SYNs, and the attempt waits on the kernel's SYN
+ * retransmits for tens of seconds although a fresh connect might get in at once: the timeout
+ * cuts that wait short. The jitter keeps a crowd that started together from abandoning and
+ * retrying together. The doubling is for a server that accepts but takes longer than `t` to
+ * answer: a fixed timeout would abandon every attempt just before it would have opened.
+ */
+export function openDelay(base: number, slow: number): number {
+  return Math.floor((1 + Math.random()) * base * 2 ** Math.min(slow, 3));
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeSockets, server, type FakeSocket } from '../../test/helpers/fake-socket.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, openDelay } from './backoff.js';
 import { connect, createConnection, type ConnectionState } from './connection.js';
 import { on } from './live-store.js';
 import { onReplay } from './replay-store.js';
@@ -537,15 +537,20 @@ describe('reconnect policy', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999);
   });
 
-  /** Ms until the next socket is created (bounded). */
-  function waitForSocket(): number {
-    const before = f.sockets.length;
+  /** Ms until `ok()` holds (bounded). */
+  function msUntil(ok: () => boolean): number {
     let waited = 0;
-    while (f.sockets.length === before && waited < 100_000) {
+    while (!ok() && waited < 100_000) {
       vi.advanceTimersByTime(1);
       waited++;
     }
     return waited;
+  }
+
+  /** Ms until the next socket is created (bounded). */
+  function waitForSocket(): number {
+    const before = f.sockets.length;
+    return msUntil(() => f.sockets.length !== before);
   }
 
   it('a socket that worked and died without a close frame (1006) is replaced within base / 10', () => {
@@ -687,6 +692,134 @@ describe('reconnect policy', () => {
     }
     expect(waits).toEqual([499, 999, 1998]);
     conn.close();
+  });
+
+  describe('open timeout', () => {
+    // A connect whose SYN the server's full accept queue dropped hangs for up to ~50 s of SYN
+    // retransmits; the fake socket hangs the same way: it never opens and never closes.
+
+    it('openDelay is uniform in [t, 2t), t = base * 2^slow capped at 8 * base', () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0);
+      expect([0, 1, 2, 3, 4, 50].map((slow) => openDelay(100, slow))).toEqual([100, 200, 400, 800, 800, 800]);
+      vi.spyOn(Math, 'random').mockReturnValue(0.999);
+      expect([0, 1, 2, 3, 4, 50].map((slow) => openDelay(100, slow))).toEqual([199, 399, 799, 1599, 1599, 1599]);
+    });
+
+    it('an attempt that never opens is closed after its jittered timeout and counts as a failed attempt: the next follows the backoff', () => {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 }, openTimeout: 1000 });
+      const seen = states(conn);
+      // floor(1.999 * 1000), then the backoff's first delay, floor(0.999 * 500).
+      expect(msUntil(() => f.sockets[0]!.closedByClient)).toBe(1999);
+      expect(f.sockets).toHaveLength(1);
+      expect(waitForSocket()).toBe(499);
+      // The second times out too (after a doubled timeout) and the backoff climbs.
+      expect(msUntil(() => f.sockets[1]!.closedByClient)).toBe(3998);
+      expect(waitForSocket()).toBe(999);
+      expect(seen).toEqual(['connecting']);
+      conn.close();
+    });
+
+    it('an abandoned socket that opens, speaks or closes late is ignored; the next attempt gets the subscriptions and the queue', () => {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 }, openTimeout: 1000 });
+      const seen = states(conn);
+      const got: unknown[] = [];
+      const stop = on('t', { connection: conn }).subscribe((e) => e && got.push(e));
+      conn.send('queued');
+      const late = f.last();
+      vi.advanceTimersByTime(1999);
+      expect(late.closedByClient).toBe(true);
+      late.open();
+      late.receive(server.plain('t', 'm', 1));
+      late.drop();
+      expect(late.sent).toEqual([]);
+      expect(got).toEqual([]);
+      expect(seen).toEqual(['connecting']);
+      // Its late close scheduled nothing: the backoff's attempt is the only one.
+      expect(waitForSocket()).toBe(499);
+      expect(f.sockets).toHaveLength(2);
+      f.last().open();
+      expect(f.last().sent).toEqual([JSON.stringify({ type: 'subscribe-batch', topics: ['t'] }), 'queued']);
+      expect(seen).toEqual(['connecting', 'open']);
+      stop();
+      conn.close();
+    });
+
+    it('doubles while attempts keep timing out, up to 8 times the option, and starts over after an open', () => {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 10, max: 10 }, openTimeout: 100 });
+      const timeouts: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        timeouts.push(msUntil(() => f.last().closedByClient));
+        waitForSocket();
+      }
+      expect(timeouts).toEqual([199, 399, 799, 1599, 1599, 1599]);
+      // This one opens before its deadline, which is then gone: an open socket is never cut.
+      vi.advanceTimersByTime(1000);
+      f.last().open();
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(10_000);
+      expect(f.last().closedByClient).toBe(false);
+      // The server restarts: the next attempt's timeout is back at the start.
+      closeWith(f.last(), 1012);
+      expect(waitForSocket()).toBe(9);
+      expect(msUntil(() => f.last().closedByClient)).toBe(199);
+      conn.close();
+    });
+
+    it('an attempt that fails before its deadline leaves no deadline behind to cut the next socket', () => {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 10, max: 10 }, openTimeout: 1000 });
+      vi.advanceTimersByTime(100);
+      f.last().drop();
+      expect(vi.getTimerCount()).toBe(1);
+      expect(waitForSocket()).toBe(9);
+      f.last().open();
+      vi.advanceTimersByTime(5000);
+      expect(f.sockets).toHaveLength(2);
+      expect(f.last().closedByClient).toBe(false);
+      conn.close();
+    });
+
+    it('the quick retries after a blip stop at the first attempt that times out: the backoff takes over', () => {
+      const conn = createConnection({ url: URL, WebSocket: f.WebSocket, backoff: { base: 500, max: 30000 }, openTimeout: 100 });
+      f.last().open();
+      vi.advanceTimersByTime(5000);
+      closeWith(f.last(), 1006);
+      expect(waitForSocket()).toBe(49);
+      expect(msUntil(() => f.last().closedByClient)).toBe(199);
+      // The next quick slot would be 251 ms away; the backoff's first delay is 499.
+      expect(waitForSocket()).toBe(499);
+      // A later attempt that fails at once does not bring the quick retries back.
+      closeWith(f.last(), 1006);
+      expect(waitForSocket()).toBe(999);
+      conn.close();
+    });
+
+    it('is 4000 ms by default; openTimeout: false sets no timer and an attempt waits as long as the socket does', () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0);
+      const byDefault = createConnection({ url: URL, WebSocket: f.WebSocket });
+      expect(msUntil(() => f.last().closedByClient)).toBe(4000);
+      byDefault.close();
+      const g = fakeSockets();
+      const off = createConnection({ url: URL, WebSocket: g.WebSocket, openTimeout: false });
+      const seen = states(off);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(600_000);
+      expect(g.sockets).toHaveLength(1);
+      expect(g.last().closedByClient).toBe(false);
+      g.last().open();
+      expect(seen).toEqual(['connecting', 'open']);
+      off.close();
+    });
+
+    it('an invalid openTimeout throws a RangeError with INVALID_OPTION, also where no socket would be opened (SSR)', () => {
+      for (const openTimeout of [0, -1, 1.5, NaN, Infinity, '4000', true, null]) {
+        const bad = { url: URL, WebSocket: f.WebSocket, openTimeout: openTimeout as unknown as number };
+        const error = expect.objectContaining({ name: 'RangeError', code: 'INVALID_OPTION', message: expect.stringContaining('openTimeout must be a positive integer (ms) or false') });
+        expect(() => createConnection(bad)).toThrow(error);
+        expect(() => connect(bad)).toThrow(error);
+        expect(() => createConnection({ url: URL, openTimeout: openTimeout as unknown as number })).toThrow(error);
+      }
+      expect(f.sockets).toHaveLength(0);
+    });
   });
 });
 

@@ -3,10 +3,11 @@
  * (re-sent as one `subscribe-batch`), the replay stores waiting for answers (resumed with one
  * `replay-batch`), and the routing of incoming frames to them.
  */
+import { describe, gaplessError } from '../core/errors.js';
 import { REPLAY_PREFIX } from '../core/names.js';
 import type { Envelope, PingFrame, PongFrame, ReplayRequest, ReqId, SubscribeDeniedFrame, UnsubscribedFrame } from '../protocol/frames.js';
 import { MAX_BATCH_ITEMS } from '../protocol/parse.js';
-import { backoffDelay, blipDelay, quickDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, blipDelay, openDelay, quickDelay, type BackoffOptions } from './backoff.js';
 import { cell, type Readable } from './store.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
@@ -28,6 +29,14 @@ export interface ConnectOptions {
   replayTimeout?: number;
   /** Reconnect delays: exponential with full jitter, after quick retries when a network blip ended a working socket. Default `{ base: 500, max: 30000 }`. */
   backoff?: BackoffOptions;
+  /**
+   * Milliseconds a connecting socket may take to open before it is closed and counted as a
+   * failed attempt (the backoff then applies). Each attempt waits a uniform time in `[t, 2t)`;
+   * `t` starts at this value, doubles while attempts keep timing out, up to 8 times it, and
+   * starts over once a socket opens. `false` lets an attempt wait as long as the browser or the
+   * operating system does. A positive integer or `false`; default 4000.
+   */
+  openTimeout?: number | false;
   /**
    * `false` turns off the client's dead-socket deadline: a socket that goes silent is then
    * noticed only by the operating system, or by two replay timeouts. Pings are answered either
@@ -177,6 +186,10 @@ export function createConnection(options: ConnectOptions = {}): Connection {
 }
 
 function build(options: ConnectOptions, onClose?: (c: Connection) => void): Connection {
+  const openTimeout = options.openTimeout === undefined ? 4000 : options.openTimeout;
+  if (openTimeout !== false && !(Number.isSafeInteger(openTimeout) && openTimeout > 0)) {
+    throw gaplessError('range', 'INVALID_OPTION', `openTimeout must be a positive integer (ms) or false, got ${describe(openTimeout)}`);
+  }
   const Impl = socketImpl(options);
   const url = resolveUrl(options);
   const backoff = { base: positive(options.backoff?.base, 500), max: positive(options.backoff?.max, 30000) };
@@ -190,6 +203,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   const waiting = new Map<string, ReplayClient[]>();
   let queue: string[] = [];
   let socket: SocketLike | undefined;
+  /** The wait before the next attempt, or the current attempt's open deadline: never both at once. */
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let lastReq = 0;
@@ -206,6 +220,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   let stalls = 0;
   /** When the last blip happened (ms): its quick retries go on while they last; 0 for none. */
   let blipAt = 0;
+  /** Attempts in a row that timed out before opening (since the last open). */
+  let slow = 0;
 
   function setStatus(s: ConnectionState): void {
     if (status.value !== s) status.set(s);
@@ -231,10 +247,13 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       return;
     }
     socket = ws;
+    if (openTimeout !== false) timer = setTimeout(abandon, openDelay(openTimeout, slow));
     ws.onopen = () => {
       if (socket !== ws) return;
+      clearTimeout(timer);
+      timer = undefined;
       openedAt = heard = Date.now();
-      stalls = 0;
+      stalls = slow = 0;
       setStatus('open');
       // A status subscriber may have closed or replaced the socket.
       if (socket !== ws) return;
@@ -268,6 +287,18 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     ws.onerror = () => {};
   }
 
+  /**
+   * The attempt did not open in time. Most likely the server's accept queue overflowed and the
+   * SYN was dropped: a crowd that keeps retrying every `base / 2` would only keep it full, so
+   * any quick retries end here and the backoff takes over.
+   */
+  function abandon(): void {
+    timer = undefined;
+    slow++;
+    blipAt = 0;
+    lost('failed');
+  }
+
   function stable(): boolean {
     return openedAt > 0 && Date.now() - openedAt >= STABLE;
   }
@@ -298,6 +329,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
     // A socket that stayed open a while worked: the backoff starts over. One that dies
     // young (a server that accepts and drops) keeps climbing it.
     if (stable()) attempt = 0;
+    // An attempt that failed before its deadline: left armed, the deadline would cut the next one.
+    clearTimeout(timer);
     detach(dead);
     if (closed) return;
     setStatus('connecting');
