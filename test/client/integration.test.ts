@@ -200,6 +200,41 @@ describe('client on the real ws platform', () => {
     expect(view.status).toEqual({ state: 'denied', reason: 'FORBIDDEN', seq: 0, epoch: undefined });
   });
 
+  it('a revocation by server code ends a live store in denied, and later publishes to the topic never reach it', async () => {
+    const server = await startServer();
+    const { replay, platform } = server;
+    const ssr = replay.position('room');
+    replay.publish(platform, 'room', 'm', 1);
+    const conn = client(server.url);
+    const view = mount(onReplay('room', { since: ssr, connection: conn }));
+    // A store on another topic of the same socket: frames of one socket arrive in order, so once
+    // its message is here, a `room` frame sent before it would be here too.
+    const other = mount(onReplay('other', { since: replay.position('other'), connection: conn }));
+    await until('both live', () => view.status?.state === 'live' && view.data().length === 1 && other.status?.state === 'live');
+    const [ws] = server.wss.clients;
+    const sent: string[] = [];
+    const send = ws!.send.bind(ws) as (...args: unknown[]) => void;
+    (ws as { send: unknown }).send = (data: unknown, ...rest: unknown[]) => {
+      sent.push(String(data));
+      send(data, ...rest);
+    };
+    expect(platform.subscribers('room')).toBe(1);
+
+    platform.unsubscribe(ws!, 'room', { reason: 'kicked' });
+    expect(sent).toEqual(['{"type":"unsubscribed","topic":"room","reason":"kicked"}']);
+    expect(platform.subscribers('room')).toBe(0);
+    await until('denied', () => view.status.state === 'denied');
+    expect(view.status).toEqual({ state: 'denied', reason: 'kicked', seq: 1, epoch: ssr.epoch });
+    expect(view.names()).toEqual(['m', 'denied']);
+
+    replay.publish(platform, 'room', 'm', 2);
+    replay.publish(platform, 'other', 'm', 'after');
+    await until('the message on the other topic', () => other.data().length === 1);
+    expect(sent.slice(1).every((frame) => !frame.includes('"topic":"room"'))).toBe(true);
+    expect(view.data()).toEqual([1]);
+    expect(view.status.state).toBe('denied');
+  });
+
   it('a server that never answers the first request is asked again after replayTimeout (seed-style message hook)', async () => {
     let asked = 0;
     const replay = createReplay();

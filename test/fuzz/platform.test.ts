@@ -1,8 +1,9 @@
 /**
  * Fuzzing the platform with hostile frames from several sockets at once (some never read),
  * against a real server with the memory and the Redis buffer. The seed is printed; set
- * GAPLESS_FUZZ_SEED to replay a run. Asserts: no crash, no unhandled rejection, heap and Redis
- * keys bounded, and a legitimate subscriber on the same server gets every message in order.
+ * GAPLESS_FUZZ_SEED to replay a run. Asserts: no crash, no unhandled rejection, heap, Redis
+ * keys and event-loop delay bounded, and a legitimate subscriber on the same server gets every
+ * message in order.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -116,6 +117,7 @@ async function fuzz(label: string, replay: AnyReplay, keys?: () => Promise<numbe
     reconnects,
     heapGrowthMb: (heapPeak - heapBefore) / 2 ** 20,
     maxDelayMs: loop.max / 1e6,
+    p99DelayMs: loop.percentile(99) / 1e6,
     keys: await keys?.(),
     probe: answer.map((f) => f.event),
   };
@@ -126,10 +128,21 @@ async function fuzz(label: string, replay: AnyReplay, keys?: () => Promise<numbe
   console.log(
     `fuzz ${label}: seed ${SEED}, ${FRAMES} frames from ${SOCKETS} sockets (${NEVER_READ} never read, ${reconnects} reconnects after closes), ` +
       `crashes 0, ${result.delivered.length}/${MESSAGES} messages to the legitimate subscriber in order, ` +
-      `heap growth ${result.heapGrowthMb.toFixed(1)} MB, max event-loop delay ${result.maxDelayMs.toFixed(1)} ms` +
+      `heap growth ${result.heapGrowthMb.toFixed(1)} MB, max event-loop delay ${result.maxDelayMs.toFixed(1)} ms (p99 ${result.p99DelayMs.toFixed(1)} ms)` +
       (result.keys === undefined ? '' : `, Redis keys ${result.keys}`),
   );
   return result;
+}
+
+/**
+ * No hostile frame may hold the event loop for long. The longest stalls seen on a loaded
+ * machine (up to 500 ms) were spent off the CPU: the process used a few ms of CPU during them,
+ * and the same seed ran with a 30 ms maximum another time. So the bounds leave room for that
+ * and still fail on a loop blocked for seconds, or on stalls of hundreds of ms that are routine.
+ */
+function expectResponsive(result: { maxDelayMs: number; p99DelayMs: number }): void {
+  expect(result.maxDelayMs).toBeLessThan(1500);
+  expect(result.p99DelayMs).toBeLessThan(300);
 }
 
 describe('fuzzing the platform with hostile frames', () => {
@@ -141,6 +154,7 @@ describe('fuzzing the platform with hostile frames', () => {
     expect(result.probe).toEqual(['msg', 'end']);
     expect(rejections).toEqual([]);
     expect(result.heapGrowthMb).toBeLessThan(256);
+    expectResponsive(result);
   });
 
   it('Redis buffer: the same, and replays and subscribes of invented topics leave no keys in Redis', async () => {
@@ -159,6 +173,7 @@ describe('fuzzing the platform with hostile frames', () => {
       expect(result.probe).toEqual(['msg', 'end']);
       expect(rejections).toEqual([]);
       expect(result.heapGrowthMb).toBeLessThan(256);
+      expectResponsive(result);
       // Only the topics the server published to have state: `full` and `legit`, two keys each.
       expect(result.keys).toBeLessThanOrEqual(4);
     } finally {
