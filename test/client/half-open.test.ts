@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createConnection, type ConnectionState, type ConnectOptions } from '../../src/client/index.js';
-import { watchStore } from '../helpers/store-watch.js';
+import { watchStore, type WatchedStore } from '../helpers/store-watch.js';
 import { createReplay } from '../../src/memory/index.js';
-import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startServer, type TestServer } from '../helpers/ws-server.js';
+import type { PlatformOptions } from '../../src/ws/index.js';
 import { cleanupAfterEach, until } from '../helpers/lifecycle.js';
 
 const cleanups = cleanupAfterEach();
@@ -78,37 +79,80 @@ function expectDroppedByClient(client: Life, server: Life, cutAt: number): void 
 
 const ascending = (count: number, from = 0) => Array.from({ length: count }, (_, i) => from + i);
 
-describe('heartbeat over a half-open path', () => {
-  it('the client notices by its deadline, reconnects, and its store ends with every message once, in order', async () => {
-    const INTERVAL = 300;
-    const replay = createReplay({ size: 10_000 });
-    // The server's own timeout is long, so that only the client can end the dead socket here.
-    const server = await startServer({ replay, heartbeat: { interval: INTERVAL, timeout: 10_000 } });
-    cleanups.push(() => server.stop());
-    const serverSide = serverLives(server);
-    const proxy = await startTcpProxy(Number(new URL(server.url).port));
-    cleanups.push(() => proxy.close());
+interface LivePath {
+  readonly proxy: TcpProxy;
+  readonly serverSide: Life[];
+  readonly clientSide: Life[];
+  /** The store that was live before the test broke anything. */
+  readonly view: WatchedStore;
+  /** Messages published so far. */
+  readonly published: number;
+  /** Another store on the topic, from the same start. */
+  watch(): WatchedStore;
+  /** Publishes 30 more, stops, and expects each of `views` to end with every message once, in order. */
+  finish(views: WatchedStore[]): Promise<void>;
+}
 
-    const clientSide: Life[] = [];
-    let missingAtDrop: number | undefined;
-    const conn = createConnection({
-      url: server.url,
-      WebSocket: routedSocket(clientSide, `ws://127.0.0.1:${proxy.port}/ws`, () => (missingAtDrop ??= n - view.events.length)),
-      // Generous beside the 300 ms pings, so that a loaded machine's pauses are not taken for a dead path.
-      heartbeatGrace: 1500,
-      replayTimeout: 30_000,
-      backoff: { base: 20, max: 100 },
-    });
-    cleanups.push(() => conn.close());
+/**
+ * A client whose first socket goes through a TCP proxy the test can cut, with a store live on
+ * `feed` while one message is published every 10 ms. `onDrop` runs when the client drops a socket.
+ */
+async function liveOverProxy(platform: PlatformOptions, client: Omit<ConnectOptions, 'url' | 'WebSocket'>, onDrop: (path: LivePath) => void): Promise<LivePath> {
+  const replay = createReplay({ size: 10_000 });
+  const server = await startServer({ ...platform, replay });
+  cleanups.push(() => server.stop());
+  const serverSide = serverLives(server);
+  const proxy = await startTcpProxy(Number(new URL(server.url).port));
+  cleanups.push(() => proxy.close());
+  const clientSide: Life[] = [];
+  const conn = createConnection({ ...client, url: server.url, WebSocket: routedSocket(clientSide, `ws://127.0.0.1:${proxy.port}/ws`, () => onDrop(path)) });
+  cleanups.push(() => conn.close());
 
-    const ssr = replay.position('feed');
+  const ssr = replay.position('feed');
+  const watch = () => {
     const view = watchStore('feed', ssr, conn);
     cleanups.push(() => view.stop());
+    return view;
+  };
+  let n = 0;
+  const publisher = setInterval(() => replay.publish(server.platform, 'feed', 'm', n++), 10);
+  cleanups.push(() => clearInterval(publisher));
+  const path: LivePath = {
+    proxy,
+    serverSide,
+    clientSide,
+    view: watch(),
+    get published() {
+      return n;
+    },
+    watch,
+    async finish(views) {
+      const target = n + 30;
+      await until('30 more published', () => n >= target);
+      clearInterval(publisher);
+      const last = n;
+      for (const view of views) {
+        await until('caught up', () => view.status?.state === 'live' && view.status.seq === ssr.seq + last);
+        expect(view.events.map((e) => e.data)).toEqual(ascending(last));
+        expect(view.events.map((e) => e.seq)).toEqual(ascending(last, ssr.seq + 1));
+        expect(view.status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
+      }
+    },
+  };
+  await until('live with messages', () => path.view.status?.state === 'live' && path.view.events.length >= 20);
+  return path;
+}
 
-    let n = 0;
-    const publisher = setInterval(() => replay.publish(server.platform, 'feed', 'm', n++), 10);
-    cleanups.push(() => clearInterval(publisher));
-    await until('live with messages', () => view.status?.state === 'live' && view.events.length >= 20);
+describe('heartbeat over a half-open path', () => {
+  it('the client notices by its deadline, reconnects, and its store ends with every message once, in order', async () => {
+    let missingAtDrop: number | undefined;
+    const { proxy, serverSide, clientSide, view, finish } = await liveOverProxy(
+      // The server's own timeout is long, so that only the client can end the dead socket here.
+      { heartbeat: { interval: 300, timeout: 10_000 } },
+      // Generous beside the 300 ms pings, so that a loaded machine's pauses are not taken for a dead path.
+      { heartbeatGrace: 1500, replayTimeout: 30_000, backoff: { base: 20, max: 100 } },
+      (path) => (missingAtDrop ??= path.published - path.view.events.length),
+    );
 
     expect(clientSide).toHaveLength(1);
     const cutAt = Date.now();
@@ -118,52 +162,27 @@ describe('heartbeat over a half-open path', () => {
     expect(missingAtDrop).toBeGreaterThan(0);
 
     // Recovery: messages kept flowing through the cut; the store gets every one once, in order.
-    const target = n + 30;
-    await until('30 more published', () => n >= target);
-    clearInterval(publisher);
-    const last = n;
-    await until('caught up', () => view.status?.state === 'live' && view.status.seq === ssr.seq + last);
-    expect(view.events.map((e) => e.data)).toEqual(ascending(last));
-    expect(view.events.map((e) => e.seq)).toEqual(ascending(last, ssr.seq + 1));
-    expect(view.status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
+    await finish([view]);
   });
 });
 
 describe('a server that never pings', () => {
   it('a path cut while a replay is outstanding: two replay timeouts drop the socket, and both stores end with every message once, in order', async () => {
     const REPLAY_TIMEOUT = 300;
-    const replay = createReplay({ size: 10_000 });
-    const server = await startServer({ replay, heartbeat: false });
-    cleanups.push(() => server.stop());
-    const serverSide = serverLives(server);
-    const proxy = await startTcpProxy(Number(new URL(server.url).port));
-    cleanups.push(() => proxy.close());
-
-    const clientSide: Life[] = [];
+    let late: WatchedStore | undefined;
     let atDrop: { at: number; reason: string | undefined } | undefined;
-    const conn = createConnection({
-      url: server.url,
-      WebSocket: routedSocket(clientSide, `ws://127.0.0.1:${proxy.port}/ws`, () => (atDrop ??= { at: Date.now(), reason: late.status?.reason })),
-      replayTimeout: REPLAY_TIMEOUT,
-      backoff: { base: 20, max: 100 },
-    });
-    cleanups.push(() => conn.close());
-
-    const ssr = replay.position('feed');
-    const early = watchStore('feed', ssr, conn);
-    cleanups.push(() => early.stop());
-    let n = 0;
-    const publisher = setInterval(() => replay.publish(server.platform, 'feed', 'm', n++), 10);
-    cleanups.push(() => clearInterval(publisher));
-    await until('live with messages', () => early.status?.state === 'live' && early.events.length >= 20);
+    const { proxy, serverSide, clientSide, view, watch, finish } = await liveOverProxy(
+      { heartbeat: false },
+      { replayTimeout: REPLAY_TIMEOUT, backoff: { base: 20, max: 100 } },
+      () => (atDrop ??= { at: Date.now(), reason: late?.status?.reason }),
+    );
 
     const cutAt = Date.now();
     proxy.cut();
     // Its replay request goes into the dead path. The live store has nothing outstanding and,
     // with no pings, no deadline: only the replay timeouts can find the dead path.
     const askedAt = Date.now();
-    const late = watchStore('feed', ssr, conn);
-    cleanups.push(() => late.stop());
+    late = watch();
     await until('a second socket', () => clientSide.length === 2);
 
     // The fault really happened: no ping ever came (no deadline was armed), the server never
@@ -175,15 +194,7 @@ describe('a server that never pings', () => {
     expect(atDrop!.at - askedAt).toBeGreaterThanOrEqual(2 * REPLAY_TIMEOUT);
     expect(atDrop!.reason).toBe('TIMEOUT');
 
-    const target = n + 30;
-    await until('30 more published', () => n >= target);
-    clearInterval(publisher);
-    const last = n;
-    for (const view of [early, late]) {
-      await until('caught up', () => view.status?.state === 'live' && view.status.seq === ssr.seq + last);
-      expect(view.events.map((e) => e.data)).toEqual(ascending(last));
-      expect(view.status).toEqual({ state: 'live', outcome: 'ok', seq: ssr.seq + last, epoch: ssr.epoch });
-    }
+    await finish([view, late]);
     expect(clientSide).toHaveLength(2);
   });
 
