@@ -1,6 +1,7 @@
 /** Behaviour only the in-memory buffer has: options, LRU, maxBytes, the ring, process lives. */
 import { describe, expect, it } from 'vitest';
 import { createReplay } from '../../src/memory/index.js';
+import type { ReplayPlatform } from '../../src/core/types.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 
 const platform = new RecordingPlatform();
@@ -149,6 +150,23 @@ describe('maxBytes', () => {
     expect(replay.since('t', 0).map((e) => e.seq)).toEqual([50, 51]);
     replay.publish(platform, 't', 'e', 'v'.repeat(60));
     expect(replay.since('t', 0).map((e) => e.seq)).toEqual([52]);
+  });
+});
+
+describe('idempotency ids', () => {
+  it('remembers at most 100,000: one more forgets the oldest (a repeat of it stores again) while a recent one still repeats', () => {
+    const MAX_IDS = 100_000;
+    const replay = createReplay();
+    // Delivers nowhere: a recording platform would keep every one of the frames.
+    const discard: ReplayPlatform = { publish: () => true, send: () => true };
+    const publish = (i: number) => replay.publish(discard, 't', 'e', i, { id: `id${i}` });
+    for (let i = 0; i < MAX_IDS; i++) publish(i);
+    // At the bound nothing is forgotten yet.
+    expect(publish(0)).toBe(1);
+    expect(publish(MAX_IDS)).toBe(MAX_IDS + 1);
+    expect(publish(0)).toBe(MAX_IDS + 2);
+    expect(publish(MAX_IDS)).toBe(MAX_IDS + 1);
+    expect(replay.seq('t')).toBe(MAX_IDS + 2);
   });
 });
 

@@ -5,11 +5,14 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Cluster, Redis } from 'ioredis';
+import { WebSocket } from 'ws';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReplay, type RedisClient, type RedisReplay } from '../../src/redis/index.js';
 import { channelOf, slotOf } from '../../src/redis/keys.js';
 import { useRedis, useRedisCluster } from '../helpers/redis-server.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startServer, TestClient, type Frame, type TestServer } from '../helpers/ws-server.js';
+import type { PlatformOptions } from '../../src/ws/index.js';
 
 interface Instance {
   redis: RedisClient;
@@ -23,10 +26,10 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function instance(makeClient: () => RedisClient, prefix: string): Promise<Instance> {
+async function instance(makeClient: () => RedisClient, prefix: string, options: PlatformOptions = {}): Promise<Instance> {
   const redis = makeClient();
   const replay = createReplay(redis, { prefix });
-  const server = await startServer({ replay });
+  const server = await startServer({ ...options, replay });
   cleanup.push(async () => {
     await server.stop();
     redis.disconnect();
@@ -34,8 +37,8 @@ async function instance(makeClient: () => RedisClient, prefix: string): Promise<
   return { redis, replay, server };
 }
 
-async function subscriber(server: TestServer, topics: string[]): Promise<TestClient> {
-  const client = await TestClient.connect(server.url);
+async function subscriber(server: TestServer, topics: string[], url = server.url): Promise<TestClient> {
+  const client = await TestClient.connect(url);
   cleanup.push(() => client.socket.close());
   client.send({ type: 'subscribe-batch', topics, ref: 1 });
   await client.until((frames) => frames.some((f) => f.type === 'subscribed' || (f as { ref?: unknown }).ref === 1));
@@ -92,6 +95,30 @@ function fanoutSuite(name: string, setup: () => Promise<{ make: () => RedisClien
       await expect.poll(channels).toBe(before + 1);
       client.send({ type: 'unsubscribe', topic: 't1' });
       second.socket.close();
+      await expect.poll(channels).toBe(before);
+    });
+
+    it('releases the Redis subscription of a socket the heartbeat terminated on a half-open path', async () => {
+      const HEARTBEAT = { interval: 250, timeout: 250 };
+      const a = await instance(make, `fan${++n}:`, { heartbeat: HEARTBEAT });
+      const before = await channels();
+      const proxy = await startTcpProxy(Number(new URL(a.server.url).port));
+      cleanup.push(() => proxy.close());
+      let serverClosedAt: number | undefined;
+      a.server.wss.once('connection', (ws) => ws.once('close', () => (serverClosedAt = Date.now())));
+      const victim = await subscriber(a.server, ['hb'], `ws://127.0.0.1:${proxy.port}/ws`);
+      // A closing handshake could never finish on the dead path.
+      cleanup.push(() => victim.socket.terminate());
+      expect(await channels()).toBe(before + 1);
+
+      proxy.cut();
+      const cutAt = Date.now();
+      await expect.poll(() => serverClosedAt, { timeout: 10_000 }).toBeDefined();
+      // The fault really happened: the server ended the socket by its heartbeat (not before its
+      // timeout had passed since the cut), and nothing of that reached the client.
+      expect(serverClosedAt! - cutAt).toBeGreaterThanOrEqual(HEARTBEAT.timeout - 50);
+      expect(a.server.platform.connections).toBe(0);
+      expect(victim.socket.readyState).toBe(WebSocket.OPEN);
       await expect.poll(channels).toBe(before);
     });
   });

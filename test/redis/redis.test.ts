@@ -274,6 +274,36 @@ describe('rollback', () => {
       await own.destroy();
     }
   });
+
+  it('remembers the last seq of at most 10,000 topics: a rollback of one it forgot is not seen by the publish reply, and a client ahead of it is still told', async () => {
+    const MAX_MARKS = 10_000;
+    const p = prefix();
+    const replay = createReplay(redis, { prefix: p });
+    const platform = new RecordingPlatform();
+    for (const topic of ['forgotten', 'oldest-kept']) for (let i = 1; i <= 3; i++) await replay.publish(platform, topic, 'e', i);
+    // One topic more than the bound: the first is forgotten, the second is now the oldest kept.
+    for (let chunk = 0; chunk < MAX_MARKS - 1; chunk += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, MAX_MARKS - 1 - chunk) }, (_, i) => replay.publish(platform, `t${chunk + i}`, 'e', 0)));
+    }
+    const held = { forgotten: await replay.position('forgotten'), kept: await replay.position('oldest-kept') };
+    // Both go back to seq 1 in the same epoch, as after a restart from an older snapshot.
+    for (const topic of ['forgotten', 'oldest-kept']) {
+      const { stream } = topicKeys(p, topic);
+      const [id, fields] = (await redis.xrange(stream, '-', '+', 'COUNT', 1))[0]!;
+      await redis.multi().del(stream).xadd(stream, id, ...fields).exec();
+    }
+    expect([held.forgotten.seq, held.kept.seq]).toEqual([3, 3]);
+    expect(await Promise.all(['forgotten', 'oldest-kept'].map((t) => replay.position(t)))).toEqual([
+      { seq: 1, epoch: held.forgotten.epoch },
+      { seq: 1, epoch: held.kept.epoch },
+    ]);
+    expect(await replay.publish(platform, 'oldest-kept', 'e', 'reused')).toBe(2);
+    expect((await replay.position('oldest-kept')).epoch).not.toBe(held.kept.epoch);
+    expect(await replay.publish(platform, 'forgotten', 'e', 'reused')).toBe(2);
+    expect((await replay.position('forgotten')).epoch).toBe(held.forgotten.epoch);
+    await replay.replay('ws', 'forgotten', held.forgotten, platform, 'r');
+    expect(replayFrames(platform).map((f) => f.event)).toEqual(['truncated', 'end']);
+  });
 });
 
 describe('restart', () => {
