@@ -363,9 +363,13 @@ export function createFrameServer(serveOne: ServeOne, readBatch?: BatchReader): 
     const frame = decodeFrame(input);
     if (frame === undefined) return undefined;
     const type = controlType(frame);
-    const logFailure = (error: unknown) => failed(ws, platform, error);
-    if (type === 'replay') return serveOne(ws, frame.topic, frame.since, frame.epoch, platform, frame.reqId).catch(logFailure);
+    if (type === 'replay') {
+      const served = serveOne(ws, frame.topic, frame.since, frame.epoch, platform, frame.reqId);
+      // A request answered at once cannot fail later: no handler to allocate for it.
+      return served === SETTLED ? served : served.catch((error: unknown) => failed(ws, platform, error));
+    }
     if (type !== 'replay-batch') return undefined;
+    const logFailure = (error: unknown) => failed(ws, platform, error);
     const items = batchItems(frame.items);
     if (items === undefined || !items.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
       sendUnrouted(ws, platform, errorFrame('INVALID_FRAME', normalizeReqId(frame.reqId)));
