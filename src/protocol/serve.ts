@@ -193,6 +193,16 @@ export function serveReplay(
     metrics,
     started: metrics !== undefined && metrics.timeNext ? performance.now() : -1,
     logger: channel?.logger,
+    snap: undefined,
+    head: '',
+    next: 0,
+    last: 0,
+    epoch: undefined,
+    reason: undefined,
+    messages: 0,
+    bytes: 0,
+    open: true,
+    wait: undefined,
   };
   const verdict = isSystemTopic(topic) ? 'INVALID_TOPIC' : gate(ws, topic, platform, channel);
   if (verdict instanceof Promise) return verdict.then((v) => afterGate(request, v));
@@ -211,6 +221,24 @@ interface Request {
   /** The sink's clock reading when the request arrived, or its backend read began (-1: not timed). */
   started: number;
   logger: Logger | undefined;
+  // The answer's progress, set by writeFrames. Kept here, not in variables of a closure per
+  // request: those closures were most of what a short replay allocated beyond its frames.
+  /** The snapshot being written; `undefined` until it is read. */
+  snap: Snapshot | undefined;
+  head: string;
+  /** The next seq to send. */
+  next: number;
+  /** The snapshot's seq when it was read: nothing above it is sent. */
+  last: number;
+  epoch: string | undefined;
+  reason: TruncationReason | undefined;
+  /** `msg` frames sent and their length, reported once at the end. */
+  messages: number;
+  bytes: number;
+  /** `false` once a send failed or the pace said stop. */
+  open: boolean;
+  /** The pace's promise to wait on before going on. */
+  wait: Promise<boolean> | undefined;
 }
 
 function afterGate(request: Request, verdict: SubscribeVerdict): Promise<void> {
@@ -275,7 +303,7 @@ function backendFailed(request: Request, error: unknown): Promise<void> {
  * the rest when the next live frame shows the gap. Nothing is ever skipped silently.
  */
 function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
-  const { send, pace, topic, position, reqField } = request;
+  const { send, topic, position, reqField } = request;
   const plan = planFor(position, snap);
   const last = snap.seq;
   const epoch = snap.epoch;
@@ -285,34 +313,42 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
     if (send(endFrame(topic, reqField, { seq: last, epoch, truncated }))) request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, 0, 0, request.started);
     return;
   }
-  const head = replayHead(topic, 'msg', reqField);
-  let next = plan.from;
-  // Counted as the frames go, reported once at the end: a number add per frame, no allocation.
-  let messages = 0;
-  let bytes = 0;
-  const step = (): void | Promise<void> => {
-    let open = true;
-    let wait: Promise<boolean> | undefined;
-    snap.each(next, (seq, event, json) => {
-      if (seq !== next || seq > last) return false;
-      const frame = msgFrame(head, seq, event, json);
-      if (!send(frame)) return (open = false);
-      messages++;
-      bytes += frame.length;
-      next = seq + 1;
-      const go = pace?.(topic) ?? true;
-      if (go === true) return true;
-      if (go === false) return (open = false);
-      wait = go;
-      return false;
-    });
-    if (!open) return;
-    if (wait !== undefined && next <= last) return (wait as Promise<boolean>).then((ok) => (ok ? step() : undefined));
-    if (send(endFrame(topic, reqField, { seq: next - 1, epoch, truncated }))) {
-      request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, messages, bytes, request.started);
-    }
-  };
-  return step();
+  request.snap = snap;
+  request.head = replayHead(topic, 'msg', reqField);
+  request.next = plan.from;
+  request.last = last;
+  request.epoch = epoch;
+  request.reason = plan.reason;
+  return step(request);
+}
+
+/** Sends from `request.next` on until the snapshot is done, the socket closes, or the pace asks to wait. */
+function step(request: Request): void | Promise<void> {
+  request.wait = undefined;
+  request.snap!.each(request.next, (seq, event, json) => sendMsg(request, seq, event, json));
+  if (!request.open) return;
+  const wait = request.wait as Promise<boolean> | undefined;
+  if (wait !== undefined && request.next <= request.last) return wait.then((ok) => (ok ? step(request) : undefined));
+  const { topic, reqField, reason } = request;
+  const truncated = reason !== undefined;
+  if (request.send(endFrame(topic, reqField, { seq: request.next - 1, epoch: request.epoch, truncated }))) {
+    request.metrics?.replayed(truncated ? 'truncated' : 'ok', reason, request.messages, request.bytes, request.started);
+  }
+}
+
+/** One entry of the snapshot: `true` to be given the next one. */
+function sendMsg(request: Request, seq: number, event: string, json: string): boolean {
+  if (seq !== request.next || seq > request.last) return false;
+  const frame = msgFrame(request.head, seq, event, json);
+  if (!request.send(frame)) return (request.open = false);
+  request.messages++;
+  request.bytes += frame.length;
+  request.next = seq + 1;
+  const go = request.pace?.(request.topic) ?? true;
+  if (go === true) return true;
+  if (go === false) return (request.open = false);
+  request.wait = go;
+  return false;
 }
 
 /**
