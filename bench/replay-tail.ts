@@ -10,12 +10,10 @@
  * allows, sends that go through and no pacing) and `floor`. The frames of both paths are
  * checked to equal the floor's before timing.
  */
-import { consoleLogger } from '../src/core/log.js';
-import type { ReplayPlatform } from '../src/core/types.js';
 import { createReplay } from '../src/memory/index.js';
 import { endFrame, msgFrame, replayHead } from '../src/protocol/frames.js';
-import { REPLAY_CHANNEL, type ReplayChannel } from '../src/protocol/serve.js';
 import { pool, smallPayload } from './memory.js';
+import { channelPlatform } from './metrics.js';
 import { createBenchPlatform, createSocket, type BenchPlatform, type BenchSocket } from './platform.js';
 import { compare, formatOps, formatPercent, formatQuartiles, markdownTable, pairedRatio } from './stats.js';
 
@@ -24,17 +22,6 @@ const TAIL = 10;
 const EVENT = 'message';
 /** More than the memory section's 15: the row is compared to itself across changes of a few percent. */
 const ROUNDS = 41;
-
-function channelPlatform(platform: BenchPlatform, socket: BenchSocket): ReplayPlatform {
-  const channel: ReplayChannel = {
-    gate: () => null,
-    send: (frame) => platform.sendText(socket, frame),
-    pace: () => true,
-    metrics: undefined,
-    logger: consoleLogger,
-  };
-  return { ...platform, [REPLAY_CHANNEL]: () => channel } as ReplayPlatform;
-}
 
 /** Every frame `serve` sends, captured. */
 function framesOf(serve: (platform: BenchPlatform) => void, platform: BenchPlatform): string[] {
@@ -57,7 +44,7 @@ export async function benchReplayTail(): Promise<string> {
   const plainSocket = createSocket();
   const channelSocket = createSocket();
   const floorSocket = createSocket();
-  const viaChannel = channelPlatform(platform, channelSocket);
+  const viaChannel = channelPlatform(platform, channelSocket, undefined);
   const floor = (target: BenchPlatform, socket: BenchSocket) => {
     const head = replayHead('feed', 'msg', '');
     for (let k = 0; k < TAIL; k++) target.sendText(socket, msgFrame(head, from + 1 + k, EVENT, tail[k]!));
@@ -67,7 +54,7 @@ export async function benchReplayTail(): Promise<string> {
   const expected = framesOf((p) => floor(p, floorSocket), platform).join('\n');
   const plainFrames = framesOf((p) => void replay.replay(plainSocket, 'feed', from, p), platform).join('\n');
   const channelFrames: string[] = [];
-  const capturing = channelPlatform({ ...platform, sendText: (_ws, frame) => (channelFrames.push(frame), true) }, channelSocket);
+  const capturing = channelPlatform({ ...platform, sendText: (_ws, frame) => (channelFrames.push(frame), true) }, channelSocket, undefined);
   void replay.replay(channelSocket, 'feed', from, capturing);
   if (plainFrames !== expected || channelFrames.join('\n') !== expected) throw new Error('bench setup: a replay sent other frames than the floor');
 
