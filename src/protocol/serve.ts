@@ -191,7 +191,7 @@ export function serveReplay(
     position: parseSince(since, epoch),
     reqField: reqIdField(reqId),
     metrics,
-    started: metrics !== undefined && metrics.timeNext ? performance.now() : -1,
+    started: metrics !== undefined && metrics.timeNext ? performance.now() : undefined,
     logger: channel?.logger,
     snap: undefined,
     head: '',
@@ -218,8 +218,12 @@ interface Request {
   position: RequestedPosition;
   reqField: string;
   metrics: MetricsSink | undefined;
-  /** The sink's clock reading when the request arrived, or its backend read began (-1: not timed). */
-  started: number;
+  /**
+   * The sink's clock reading when the request arrived, or its backend read began; `undefined`
+   * when not timed. Not -1: a field holding -1 or a clock reading is stored as a double, boxed
+   * anew in every request, which cost a short in-memory replay with a registry about 1.5 %.
+   */
+  started: number | undefined;
   logger: Logger | undefined;
   // The answer's progress, set by writeFrames. Kept here, not in variables of a closure per
   // request: those closures were most of what a short replay allocated beyond its frames.
@@ -266,7 +270,7 @@ function readAndWrite(request: Request): Promise<void> {
   }
   if (snap instanceof Promise) {
     // A replay that waits on a backend is always timed: from here when arrival was not sampled.
-    if (request.metrics !== undefined && request.started < 0) request.started = performance.now();
+    if (request.metrics !== undefined && request.started === undefined) request.started = performance.now();
     return snap.then(
       (s) => writeFrames(request, s),
       (error: unknown) => backendFailed(request, error),
@@ -310,7 +314,7 @@ function writeFrames(request: Request, snap: Snapshot): void | Promise<void> {
   const truncated = plan.reason !== undefined;
   if (truncated && !send(truncatedFrame(topic, reqField, plan.reason!, snap.oldest, last, epoch))) return;
   if (plan.from > last) {
-    if (send(endFrame(topic, reqField, { seq: last, epoch, truncated }))) request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, 0, 0, request.started);
+    if (send(endFrame(topic, reqField, { seq: last, epoch, truncated }))) request.metrics?.replayed(truncated ? 'truncated' : 'ok', plan.reason, 0, 0, request.started ?? -1);
     return;
   }
   request.snap = snap;
@@ -332,7 +336,7 @@ function step(request: Request): void | Promise<void> {
   const { topic, reqField, reason } = request;
   const truncated = reason !== undefined;
   if (request.send(endFrame(topic, reqField, { seq: request.next - 1, epoch: request.epoch, truncated }))) {
-    request.metrics?.replayed(truncated ? 'truncated' : 'ok', reason, request.messages, request.bytes, request.started);
+    request.metrics?.replayed(truncated ? 'truncated' : 'ok', reason, request.messages, request.bytes, request.started ?? -1);
   }
 }
 
