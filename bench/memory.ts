@@ -10,7 +10,7 @@ import { createReplay as createReference } from '../node_modules/svelte-adapter-
 import { endFrame, msgFrame, replayHead } from '../src/protocol/frames.js';
 import { createBenchPlatform, createSocket, type BenchPlatform, type BenchSocket } from './platform.js';
 import { chart } from './charts.js';
-import { collect, compare, formatBytes, formatOps, formatQuartiles, formatRatio, hasGc, pairedRatio, markdownTable, type Comparison } from './stats.js';
+import { collect, compare, formatBytes, formatOps, formatPercent, formatQuartiles, formatRatio, hasGc, pairedRatio, markdownTable, type Comparison } from './stats.js';
 
 /** The part of 0.3.4's buffer this benchmark calls (its .d.ts names uWS types we do not install). */
 interface ReferenceBuffer {
@@ -55,7 +55,7 @@ const LOREM = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do e
  * would be, so every payload is its own object with its own strings (the reference keeps
  * them; sharing one object would hide that cost).
  */
-function smallPayload(i: number): unknown {
+export function smallPayload(i: number): unknown {
   const text = (i.toString(36) + ' ' + LOREM).slice(0, 96);
   return JSON.parse(`{"id":${i},"user":"user-${i % 97}","room":"lobby","text":${JSON.stringify(text)},"ts":${1764000000000 + i},"edited":false}`);
 }
@@ -70,7 +70,7 @@ function largePayload(i: number): unknown {
   return JSON.parse(`{"id":${i},"user":"user-${i % 97}","text":${JSON.stringify(text)},"items":[${items.join(',')}]}`);
 }
 
-function pool(make: (i: number) => unknown): unknown[] {
+export function pool(make: (i: number) => unknown): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < POOL; i++) out.push(make(i));
   return out;
@@ -321,10 +321,6 @@ function measureHeap() {
 }
 
 // ---- report -----------------------------------------------------------------------------
-
-function formatPercent(x: number): string {
-  return Math.round(x * 100) + '%';
-}
 
 function verdict(ok: boolean): string {
   return ok ? 'yes' : '**no**';

@@ -74,7 +74,7 @@ interface Row {
  * checks (open, buffered amount, time slice) are left out, so the serving path is all there is
  * to measure and the registry's share of it is the largest it can be.
  */
-function channelPlatform(platform: BenchPlatform, socket: BenchSocket, metrics: MetricsSink | undefined): ReplayPlatform {
+export function channelPlatform(platform: BenchPlatform, socket: BenchSocket, metrics: MetricsSink | undefined): ReplayPlatform {
   const channel: ReplayChannel = {
     gate: () => null,
     send: (frame) => platform.sendText(socket, frame),

@@ -30,6 +30,7 @@ const SECTIONS: SectionSpec[] = [
   { name: 'redis', file: 'redis.ts', exportName: 'benchRedis' },
   { name: 'fanout', file: 'fanout.ts', exportName: 'benchFanout' },
   { name: 'metrics', file: 'metrics.ts', exportName: 'benchMetrics' },
+  { name: 'replay-tail', file: 'replay-tail.ts', exportName: 'benchReplayTail' },
   { name: 'client-size', file: 'client-size.ts', exportName: 'benchClientSize' },
   { name: 'load', file: 'load/index.ts', exportName: 'benchLoad' },
 ];

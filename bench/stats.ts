@@ -245,6 +245,11 @@ export function formatRatio(ratio: number): string {
   return (ratio >= 10 ? ratio.toFixed(0) : ratio >= 1 ? ratio.toFixed(2) : ratio.toFixed(3)) + '×';
 }
 
+/** A ratio as a whole percentage: `0.93` is `93%`. */
+export function formatPercent(ratio: number): string {
+  return Math.round(ratio * 100) + '%';
+}
+
 /** Lowest and highest of the per-round ratios, `a–b`. */
 export function formatSpread(ratios: readonly number[]): string {
   if (ratios.length === 0) return '';

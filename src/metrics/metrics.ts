@@ -147,8 +147,11 @@ function declare(registry: Registry): Series {
 function createSink(s: Series, scope: MetricsScope): MetricsSink {
   // The slot of `backend` in gapless_publishes_total (a platform publishes nothing).
   const backend = scope === 'redis' ? 1 : 0;
-  // Read once here: a publish then costs one typed-array increment.
+  // Read once here: a publish then costs one typed-array increment, and a replay three.
   const publishes = s.publishes.values;
+  const replays = s.replays.values;
+  const replayedMessages = s.replayedMessages.values;
+  const replayedBytes = s.replayedBytes.values;
   // A platform's replays are mostly in-memory ones (a Redis replay's read is timed on its own,
   // see serveReplay), so the platform samples too.
   const sampling = scope !== 'redis';
@@ -185,11 +188,14 @@ function createSink(s: Series, scope: MetricsScope): MetricsSink {
       if (sampling) sink.timeNext = (++reported & mask) === 0;
     },
     replayed(outcome, reason, messages, bytes, started) {
-      const slots = replayLayout.slots[outcome];
-      // Every outcome but ok has an `other` reason for codes outside its closed set.
-      s.replays.values[outcome === 'ok' ? 0 : (slots[reason!] ?? slots.other!)]!++;
-      s.replayedMessages.values[0]! += messages;
-      s.replayedBytes.values[0]! += bytes;
+      if (outcome === 'ok') replays[0]!++;
+      else {
+        // Every outcome but ok has an `other` reason for codes outside its closed set.
+        const slots = replayLayout.slots[outcome];
+        replays[slots[reason!] ?? slots.other!]!++;
+      }
+      replayedMessages[0]! += messages;
+      replayedBytes[0]! += bytes;
       if (started >= 0 && (outcome === 'ok' || outcome === 'truncated')) timed(s.replayDuration, started);
       if (sampling) sink.timeNext = (++reported & mask) === 0;
     },
