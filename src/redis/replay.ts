@@ -142,6 +142,22 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
   const writer = randomBytes(6).toString('base64url');
   let published = 0;
   /**
+   * The promise of the last publish that waited for a clock read, while it has not settled. A
+   * publish that waited settles through one more promise than one sent at once, so a publish sent
+   * right after it, whose reply comes in the same socket read, would settle first: until it has
+   * settled, later publishes (still sent at once, in order) settle behind it, in the order Redis
+   * ran them.
+   */
+  let behindSync: Promise<number> | undefined;
+  const settleInOrder = (publish: Promise<number>): Promise<number> => {
+    behindSync = publish;
+    const clear = () => {
+      if (behindSync === publish) behindSync = undefined;
+    };
+    publish.then(clear, clear);
+    return publish;
+  };
+  /**
    * The read script's call for a topic's snapshot from seq `from` on (`0`: the position only).
    * `fix`: a position read of the server's own, which fixes a pending epoch for a topic with no
    * state (a replay never does). `held`: the position a caller holds; when it is above the
@@ -369,8 +385,11 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
       // must write nothing. Before the clocks are compared once, the publish waits for a TIME call.
       const started = metrics !== undefined && metrics.timeNext ? performance.now() : -1;
       const fence = clock.fence(performance.now() + timeout);
-      if (fence !== undefined) return send(platform, topic, event, data, json, id, fence, started);
-      return clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0, started));
+      if (fence !== undefined) {
+        const sent = send(platform, topic, event, data, json, id, fence, started);
+        return behindSync === undefined ? sent : settleInOrder(behindSync.then(() => sent, () => sent));
+      }
+      return settleInOrder(clock.sync(topic).then(() => send(platform, topic, event, data, json, id, clock.fence(performance.now() + timeout) ?? 0, started)));
     },
 
     async seq(topic) {

@@ -153,6 +153,28 @@ describe('concurrent writers', () => {
   });
 });
 
+describe('publish promises', () => {
+  it('settle in the order Redis ran the publishes, also those that waited for the first clock read', async () => {
+    // A new buffer reads Redis's clock before its first publishes; publishes made meanwhile wait
+    // for it, and ones made just after go at once. Fired back to back on 40 new buffers, some of
+    // their replies share a socket read, where the promises used to settle out of order.
+    const platform = new RecordingPlatform();
+    const outOfOrder: string[] = [];
+    for (let round = 0; round < 40; round++) {
+      const replay = createReplay(client(), { prefix: prefix() });
+      const settled: number[] = [];
+      const all: Promise<unknown>[] = [];
+      for (let i = 0; i < 30; i++) {
+        all.push(replay.publish(platform, 'order', 'e', i).then((seq) => void settled.push(seq)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(all);
+      if (settled.some((seq, i) => i > 0 && seq < settled[i - 1]!)) outOfOrder.push(`round ${round}: ${settled.join(',')}`);
+    }
+    expect(outOfOrder).toEqual([]);
+  });
+});
+
 describe('counter loss is a reset, never a silent replay', () => {
   async function lifeOf(p: string, options: { ttl?: number } = {}) {
     const replay = createReplay(redis, { prefix: p, ...options });
