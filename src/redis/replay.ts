@@ -236,10 +236,11 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     };
     return (topic, from, held) => {
       const key = batchKey(topic, from, held);
-      if (!reads.has(key) && wanted.has(key) && order.indexOf(key, issued) >= 0) {
+      // Serving goes in order, so an item not read yet is the first of the chunks still to read.
+      const at = reads.has(key) ? -1 : order.indexOf(key, issued);
+      if (at >= 0) {
         if (itemsRead > 0) chunk = Math.max(1, Math.min(order.length, Math.floor(READ_AHEAD_BYTES / Math.max(1, bytesRead / itemsRead))));
-        // Serving goes in order, so the item asked for is the first of the chunks not yet read.
-        issued = order.indexOf(key, issued);
+        issued = at;
         readChunk();
       }
       const snap = reads.get(key);
