@@ -28,6 +28,7 @@ import { verdictOf, type WsHooks } from './hooks.js';
 import { drained, nextTurn, sliceOver } from './pacer.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { adoptSocket } from './user-data.js';
+import { flushWrites, holdWrites, type Holdable } from './write-batch.js';
 import { closeReasonOf, metricsOption, type CloseReason } from '../metrics/sink.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -93,7 +94,7 @@ export interface Platform extends ReplayPlatform<WebSocket> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
-interface SocketState extends Beating {
+interface SocketState extends Beating, Holdable {
   readonly ws: WebSocket;
   readonly topics: Set<string>;
   /** Frames waiting while an earlier frame of this socket is still being handled. */
@@ -160,6 +161,11 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
   const heartbeatOptions = heartbeatOption(opts.heartbeat);
   /** A replay answer waits while the socket has more than this queued, so its output stays bounded. */
   const replayHighWater = Math.floor(maxBackpressure / 4);
+  /**
+   * Frames held for one write (see write-batch) go to the kernel once this many bytes wait: a run
+   * of small frames still leaves in one write, while held bytes never pass for a slow reader's.
+   */
+  const flushAt = Math.min(64 * 1024, replayHighWater);
   const replayOption = opts.replay;
   if (typeof replayOption !== 'function' && replayOption !== undefined) checkReplay(replayOption);
   const hooksOption = opts.hooks as PlatformOptions['hooks'];
@@ -250,15 +256,24 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     for (const topic of [...state.topics]) removeSubscription(state, topic);
   }
 
+  /** Bytes a socket has queued; past `flushAt`, counted after its held frames went to the kernel. */
+  function queued(state: SocketState): number {
+    const bytes = state.ws.bufferedAmount;
+    if (bytes <= flushAt || !state.held) return bytes;
+    flushWrites(state);
+    return state.ws.bufferedAmount;
+  }
+
   /** After a send: a socket over its limit is closed so it reconnects and replays, never left with a hole. */
   function underLimit(state: SocketState): boolean {
-    if (state.ws.bufferedAmount <= maxBackpressure) return true;
+    if (queued(state) <= maxBackpressure) return true;
     shut(state, 1013, 'backpressure');
     return false;
   }
 
   function sendTo(state: SocketState, frame: string | Buffer): boolean {
     if (!isOpen(state)) return false;
+    holdWrites(state);
     state.ws.send(frame, TEXT);
     return underLimit(state);
   }
@@ -282,12 +297,13 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
       },
       send(frame) {
         if (!open()) return false;
+        holdWrites(state);
         state.ws.send(frame, TEXT);
         return true;
       },
       pace(topic) {
         if (!open() || state.revoked?.has(topic) === true) return false;
-        if (state.ws.bufferedAmount > replayHighWater) return drained(buffered, replayHighWater, open);
+        if (queued(state) > replayHighWater) return drained(buffered, replayHighWater, open);
         if (sliceOver()) return nextTurn().then(open);
         return true;
       },
@@ -482,7 +498,7 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     if (sockets.has(ws)) return;
     if (!adoptSocket(ws, hooks(), logger)) return;
     const state: SocketState = {
-      ws, topics: new Set(), queue: [], busy: false, closing: false,
+      ws, topics: new Set(), queue: [], busy: false, closing: false, held: false,
       denials: undefined, revocations: 0, revoked: undefined, channel: undefined, heard: false, heardAt: 0, pingAt: 0, closedAs: undefined,
     };
     sockets.set(ws, state);

@@ -1,0 +1,108 @@
+/**
+ * Frames the platform writes to one socket in one synchronous run leave in one write to the
+ * kernel, over real sockets on 127.0.0.1. The server's TCP socket is observed, not replaced: its
+ * stream methods `_write` and `_writev` (one call each per handoff to the kernel) are counted
+ * and then run as before.
+ */
+import { describe, expect, it } from 'vitest';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { createReplay } from '../../src/memory/index.js';
+import { useWsServer, type TestClient } from '../helpers/ws-server.js';
+
+const { setup, client } = useWsServer();
+
+interface Writes {
+  /** Handoffs to the kernel so far, and the bytes of each. */
+  readonly handoffs: number[];
+}
+
+type Callback = (error?: Error | null) => void;
+interface StreamInternals {
+  _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void;
+  _writev(chunks: { chunk: Buffer }[], callback: Callback): void;
+}
+
+/** Counts the writes of the server side of the only open socket, from now on. */
+function watchWrites(wss: WebSocketServer): Writes {
+  const [ws] = wss.clients as Set<WebSocket>;
+  const socket = (ws as unknown as { _socket: StreamInternals })._socket;
+  const writes: Writes = { handoffs: [] };
+  const write = socket._write;
+  const writev = socket._writev;
+  socket._write = function (chunk, encoding, callback) {
+    writes.handoffs.push(chunk.length);
+    write.call(this, chunk, encoding, callback);
+  };
+  socket._writev = function (chunks, callback) {
+    writes.handoffs.push(chunks.reduce((sum, c) => sum + c.chunk.length, 0));
+    writev.call(this, chunks, callback);
+  };
+  return writes;
+}
+
+/** A client whose first heartbeat ping has arrived, so nothing else is on its way. */
+async function settledClient(): Promise<TestClient> {
+  const c = await client();
+  await expect.poll(() => c.pings.length).toBe(1);
+  return c;
+}
+
+describe('writes per socket', () => {
+  it('sends a replay answer of 50 frames in one write', async () => {
+    const replay = createReplay();
+    const { platform, wss } = await setup({ replay });
+    for (let i = 1; i <= 50; i++) replay.publish(platform, 'chat', 'created', { i });
+    const c = await settledClient();
+    const writes = watchWrites(wss);
+    c.send({ type: 'replay', topic: 'chat', since: 0, reqId: 'r' });
+    const frames = await c.replayed('r');
+    expect(frames.map((f) => (f.data as { seq: number }).seq)).toEqual([...Array.from({ length: 50 }, (_, i) => i + 1), 50]);
+    expect(writes.handoffs).toHaveLength(1);
+  });
+
+  it('sends the live frames of one synchronous burst to a subscriber in one write, each in order', async () => {
+    const replay = createReplay();
+    const { platform, wss } = await setup({ replay });
+    const c = await settledClient();
+    c.send({ type: 'subscribe', topic: 'chat', ref: 1 });
+    await c.take(1);
+    const writes = watchWrites(wss);
+    for (let i = 1; i <= 20; i++) replay.publish(platform, 'chat', 'created', { i });
+    const frames = await c.take(21);
+    expect(frames.slice(1).map((f) => [f.seq, (f.data as { i: number }).i])).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, i + 1]));
+    expect(writes.handoffs).toHaveLength(1);
+  });
+
+  it('hands a long answer to the kernel as it goes instead of holding it to the end of a slice', async () => {
+    const replay = createReplay();
+    const { platform, wss } = await setup({ replay });
+    const payload = 'p'.repeat(4000);
+    for (let i = 0; i < 500; i++) replay.publish(platform, 'big', 'e', payload);
+    const c = await settledClient();
+    const writes = watchWrites(wss);
+    c.send({ type: 'replay', topic: 'big', since: 0, reqId: 'r' });
+    const frames = await c.replayed('r', 20_000);
+    expect(frames).toHaveLength(501);
+    // About 2 MB: held frames go to the kernel every 64 KiB, so dozens of writes. (Once the kernel
+    // is full, Node queues the rest itself and writes it in one go, bounded by the replay's pace.)
+    expect(writes.handoffs.length).toBeGreaterThan(20);
+    expect(Math.max(...writes.handoffs)).toBeLessThanOrEqual(256 * 1024 + 4200);
+  });
+
+  it('does not close a reading subscriber for a burst that its held frames alone would put over maxBackpressure', async () => {
+    const replay = createReplay();
+    const maxBackpressure = 64 * 1024;
+    const { platform, wss } = await setup({ replay, maxBackpressure });
+    const c = await settledClient();
+    c.send({ type: 'subscribe', topic: 'chat', ref: 1 });
+    await c.take(1);
+    const writes = watchWrites(wss);
+    // 96 KiB in one run: held until the run ends, it would pass the limit and close the socket.
+    const payload = 'p'.repeat(4 * 1024);
+    for (let i = 1; i <= 24; i++) replay.publish(platform, 'chat', 'e', payload);
+    const frames = await c.take(25);
+    expect(frames.slice(1).map((f) => f.seq)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    expect([...wss.clients][0]!.readyState).toBe(1);
+    expect(writes.handoffs.length).toBeGreaterThan(1);
+  });
+});
