@@ -32,6 +32,7 @@ const SECTIONS: SectionSpec[] = [
   { name: 'metrics', file: 'metrics.ts', exportName: 'benchMetrics' },
   { name: 'replay-tail', file: 'replay-tail.ts', exportName: 'benchReplayTail' },
   { name: 'client-size', file: 'client-size.ts', exportName: 'benchClientSize' },
+  { name: 'reconnect', file: 'reconnect/index.ts', exportName: 'benchReconnect' },
   { name: 'load', file: 'load/index.ts', exportName: 'benchLoad' },
 ];
 
