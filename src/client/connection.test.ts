@@ -403,7 +403,7 @@ function closeWith(s: FakeSocket, code: number): void {
 const PING = (interval: number) => JSON.stringify({ type: 'ping', interval });
 
 describe('heartbeat', () => {
-  it('answers every ping with a pong; pings reach no store and no listener', () => {
+  it('answers every ping but the one a socket gets as it opens; pings reach no store and no listener', () => {
     const f = fakeSockets();
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket });
     const live: unknown[] = [];
@@ -411,9 +411,19 @@ describe('heartbeat', () => {
     const stops = [on('t', { connection: conn }).subscribe((e) => e && live.push(e)), onReplay('t', { since: 0, connection: conn }).subscribe((e) => e && replayed.push(e))];
     f.last().open();
     f.last().take();
+    // The server counts silence from the open: the first ping needs no answer.
+    f.last().receive(PING(15000));
+    expect(f.last().take()).toEqual([]);
     f.last().receive(PING(15000));
     f.last().receive('{"type":"ping","interval":15000,"topic":"t","event":"m","data":1}');
     expect(f.last().take()).toEqual([{ type: 'pong' }, { type: 'pong' }]);
+    // A new socket starts over: its first ping again goes unanswered, the next is answered.
+    conn.reconnect();
+    f.last().open();
+    f.last().take();
+    f.last().receive(PING(15000));
+    f.last().receive(PING(15000));
+    expect(f.last().take()).toEqual([{ type: 'pong' }]);
     expect(live).toEqual([]);
     expect(replayed).toEqual([]);
     stops.forEach((s) => s());
@@ -503,6 +513,7 @@ describe('heartbeat', () => {
     const f = fakeSockets();
     const conn = createConnection({ url: URL, WebSocket: f.WebSocket, heartbeat: false });
     f.last().open();
+    f.last().receive(PING(1000));
     f.last().receive(PING(1000));
     expect(f.last().take()).toEqual([{ type: 'pong' }]);
     vi.advanceTimersByTime(600_000);

@@ -222,6 +222,8 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
   let blipAt = 0;
   /** Attempts in a row that timed out before opening (since the last open). */
   let slow = 0;
+  /** The current socket has had its first ping. */
+  let pinged = false;
 
   function setStatus(s: ConnectionState): void {
     if (status.value !== s) status.set(s);
@@ -254,6 +256,7 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
       timer = undefined;
       openedAt = heard = Date.now();
       stalls = slow = 0;
+      pinged = false;
       setStatus('open');
       // A status subscriber may have closed or replaced the socket.
       if (socket !== ws) return;
@@ -364,7 +367,10 @@ function build(options: ConnectOptions, onClose?: (c: Connection) => void): Conn
 
   /** A ping names the server's interval: from now on, that plus the grace without a frame means a dead path. */
   function ping(frame: PingFrame): void {
-    if (isOpen()) write({ type: 'pong' } satisfies PongFrame);
+    // The first ping comes as the socket opens, and the server counts silence from that moment:
+    // answering it would only add a frame to every connect of a reconnect storm.
+    if (pinged && isOpen()) write({ type: 'pong' } satisfies PongFrame);
+    pinged = true;
     const interval = frame.interval;
     if (!heartbeat || typeof interval !== 'number' || !(interval > 0) || interval + grace === deadline) return;
     deadline = interval + grace;

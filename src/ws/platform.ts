@@ -505,7 +505,9 @@ export function createPlatform(wss: WebSocketServer, options?: PlatformOptions):
     metrics?.socketOpened();
     if (heartbeat !== undefined) {
       heartbeat.start(state);
-      ping(state);
+      // The first ping only names the interval: silence is counted from now, so it asks for no
+      // answer (a protocol ping would cost every connect of a reconnect storm a pong).
+      sendTo(state, pingBytes!);
       ws.on('pong', () => void (state.heard = true));
     }
     ws.on('error', (error) => {

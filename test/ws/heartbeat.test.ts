@@ -29,6 +29,30 @@ describe('server heartbeat', () => {
     expect(c.frames).toEqual([]);
   });
 
+  it('asks no answer of the ping at open: no protocol ping then, and a socket that answers only later pings stays', async () => {
+    const { platform } = await setup({ heartbeat: FAST });
+    const socket = new WebSocket(harness.server.url, { autoPong: false });
+    const protocolPings: number[] = [];
+    let jsonPings = 0;
+    socket.on('ping', () => protocolPings.push(jsonPings));
+    socket.on('message', (data) => {
+      if (!String(data).startsWith('{"type":"ping"')) return;
+      // The ping at open goes unanswered, as the Gapless client leaves it; every later one is answered.
+      if (++jsonPings > 1) socket.send('{"type":"pong"}');
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    await expect.poll(() => jsonPings, { timeout: 5000 }).toBeGreaterThanOrEqual(4);
+    expect(closed).toBe(false);
+    expect(platform.connections).toBe(1);
+    // Protocol pings come with every ping of the interval (each noted with the JSON pings seen
+    // so far, which arrive first), never with the one at open.
+    expect(protocolPings.length).toBeGreaterThanOrEqual(2);
+    expect(protocolPings[0]).toBe(2);
+    socket.terminate();
+  });
+
   it('keeps a socket that answers with pong frames only, and never hands pongs to hooks.message', async () => {
     const messages: string[] = [];
     const { platform } = await setup({ heartbeat: FAST, hooks: { message: (_ws, { data }) => void messages.push(String(data)) } });
