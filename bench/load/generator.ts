@@ -20,6 +20,8 @@ interface Client {
   upTo: number;
   duplicates: number;
   caughtAt: number;
+  /** When its first connection after the fault opened; 0 before. */
+  openedAt: number;
   ready: boolean;
   /** Where the client stands (connection and store state), for reporting the ones that never caught up. */
   state(): string;
@@ -31,9 +33,15 @@ let clients: Client[] = [];
 let target = 0;
 let caught = 0;
 let recovered = 0;
+let faulted = false;
+
+/** Marks a client's first open after the fault. */
+function opened(client: Client): void {
+  if (faulted && client.openedAt === 0) client.openedAt = clock();
+}
 
 function newClient(): Client {
-  return { seen: new Uint8Array(CAPACITY), upTo: 0, duplicates: 0, caughtAt: 0, ready: false, state: () => '', close: () => {} };
+  return { seen: new Uint8Array(CAPACITY), upTo: 0, duplicates: 0, caughtAt: 0, openedAt: 0, ready: false, state: () => '', close: () => {} };
 }
 
 function record(client: Client, n: number): void {
@@ -63,7 +71,10 @@ function gaplessClient(url: string): Client {
     replay = status.state;
     if (status.state === 'live') client.ready = true;
   });
-  const stopConnection = connection.status.subscribe((status) => (socket = status));
+  const stopConnection = connection.status.subscribe((status) => {
+    socket = status;
+    if (status === 'open') opened(client);
+  });
   client.state = () => `socket ${socket}, store ${replay}`;
   client.close = () => {
     stopEvents();
@@ -79,6 +90,7 @@ function socketIoClient(url: string): Client {
   const socket: IoSocket = io(url, { transports: ['websocket'] });
   socket.on('connect', () => {
     client.ready = true;
+    opened(client);
     if (socket.recovered) recovered++;
   });
   socket.on('m', (message: Numbered) => record(client, message.n));
@@ -115,6 +127,7 @@ serve({
   },
   fault({ kind, outageMs }) {
     recovered = 0;
+    faulted = true;
     proxy!.fault(kind as Fault, outageMs as number);
     return null;
   },
@@ -148,6 +161,7 @@ serve({
     }
     return {
       caughtAt: clients.map((c) => c.caughtAt),
+      openedAt: clients.map((c) => c.openedAt),
       missed,
       duplicates,
       recovered,
@@ -159,6 +173,7 @@ serve({
     clients = [];
     target = 0;
     caught = 0;
+    faulted = false;
     await proxy?.close();
     proxy = undefined;
     return null;

@@ -87,7 +87,7 @@ async function runOnce(system: SystemName, scenario: Scenario, clients: number):
     await Promise.all(generators.map((gen) => gen.call('target', { value: target })));
     const reports = await Promise.all(
       generators.map((gen) =>
-        gen.call<{ caughtAt: number[]; missed: number; duplicates: number; recovered: number; behind: Record<string, number> }>('collect', {
+        gen.call<{ caughtAt: number[]; openedAt: number[]; missed: number; duplicates: number; recovered: number; behind: Record<string, number> }>('collect', {
           deadline: t0 + scenario.deadlineMs,
           settleMs: SETTLE_MS,
         }),
@@ -101,6 +101,11 @@ async function runOnce(system: SystemName, scenario: Scenario, clients: number):
 
     const caughtAt = reports.flatMap((r) => r.caughtAt);
     const reachable = scenario.fault === 'half-open' ? t0 : t0 + OUTAGE_MS;
+    // Where a catch-up's time goes: until the new connection opened, and from then on.
+    const openedAt = reports.flatMap((r) => r.openedAt);
+    const toOpen = openedAt.filter((t) => t > 0).map((t) => t - reachable);
+    const afterOpen = caughtAt.flatMap((t, i) => (t > 0 && openedAt[i]! > 0 ? [t - openedAt[i]!] : []));
+    console.log(`[bench] load:   ${system}: open p50 ${ms(percentile(toOpen, 50))} p99 ${ms(percentile(toOpen, 99))} after the path is back; caught up p50 ${ms(percentile(afterOpen, 50))} p99 ${ms(percentile(afterOpen, 99))} after open`);
     return {
       system,
       clients,

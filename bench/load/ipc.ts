@@ -29,7 +29,8 @@ export interface Worker {
 /** Forks `script` (a .ts file next to the caller, run through tsx) and waits for its first `ready`. */
 export async function spawnWorker(script: URL, name: string, startTimeoutMs = 30_000): Promise<Worker> {
   const child = fork(fileURLToPath(script), [], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+    // BENCH_CPU_PROF=<dir> writes a CPU profile of every server and load generator there.
+    execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiting = new Map<number, (reply: Reply) => void>();
@@ -58,6 +59,11 @@ export async function spawnWorker(script: URL, name: string, startTimeoutMs = 30
       });
     },
     async kill() {
+      // Asked first (a child exits when its channel closes, writing its CPU profile if any).
+      if (child.connected) child.disconnect();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
