@@ -57,7 +57,10 @@ describe('writes per socket', () => {
     c.send({ type: 'replay', topic: 'chat', since: 0, reqId: 'r' });
     const frames = await c.replayed('r');
     expect(frames.map((f) => (f.data as { seq: number }).seq)).toEqual([...Array.from({ length: 50 }, (_, i) => i + 1), 50]);
-    expect(writes.handoffs).toHaveLength(1);
+    // One write, or a few where a stalled process ran past a replay slice (4 ms) and the answer
+    // went on in the next turn; one write per frame would be 51.
+    expect(writes.handoffs.length).toBeGreaterThanOrEqual(1);
+    expect(writes.handoffs.length).toBeLessThanOrEqual(5);
   });
 
   it('sends the live frames of one synchronous burst to a subscriber in one write, each in order', async () => {
