@@ -253,7 +253,8 @@ export async function benchRedis(): Promise<string> {
       'Ours writes the publishes of one event-loop turn together (one EVALSHA each, one socket write);',
       'the limit\'s raw calls are written one by one, so at concurrency 64 whole-server CPU favours ours.',
       'Script execution (commandstats) is the script alone: ours runs GET, TIME, XADD and PUBLISH where',
-      'the limit runs INCR and XADD. The client side of "ours" (validation, one JSON.stringify, the',
+      'the limit runs INCR and XADD and the fan-out floor INCR, TIME, XADD and PUBLISH. Neither channel',
+      'has a subscriber here. The client side of "ours" (validation, one JSON.stringify, the',
       'deadline, the resend flag) runs in this same Node process as the load generator.',
       'See docs/redis.md for what the extra in-script work buys (epoch, resend safety, fan-out).',
     ].join('\n');
