@@ -2,9 +2,10 @@
 /**
  * Compiles src/redis/scripts/<name>-<numKeys>.lua into src/redis/scripts.generated.ts, so the
  * built package reads no files at run time. <numKeys> is the keys every call passes (a script may
- * read one more that only some calls pass, as the publish script's idempotency key). `--- @include "x"` lines are replaced by
- * scripts/includes/x.lua. The SHA1 of each body is computed here: EVALSHA needs no hashing at
- * run time. `--check` exits 1 when the generated module is stale instead of writing it.
+ * read one more that only some calls pass, as the publish script's idempotency key).
+ * `--- @include "x"` lines are replaced by scripts/includes/x.lua. The SHA1 of each body is
+ * computed here: EVALSHA needs no hashing at run time. `--check` exits 1 when the generated
+ * module is stale instead of writing it.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
