@@ -161,10 +161,11 @@ export function createRunner(redis: RedisClient, ms: number, metrics: MetricsSin
 
   /**
    * A publish script command, EVALSHA or (`loaded` false, after NOSCRIPT) EVAL. Its last
-   * argument is `flags`; `sent` marks it a resend for any later write.
+   * argument is `flags`; `sent` marks it a resend for any later write. It passes every key it is
+   * given: the publish script takes an optional key after the ones it always has.
    */
   function publishCommand(script: LuaScript, loaded: boolean, keys: readonly string[], args: readonly ScriptArg[], flags: string): InstanceType<CommandClass> {
-    return new Command(loaded ? 'evalsha' : 'eval', [loaded ? script.sha : script.lua, script.numberOfKeys, ...keys, ...args, flags], options);
+    return new Command(loaded ? 'evalsha' : 'eval', [loaded ? script.sha : script.lua, keys.length, ...keys, ...args, flags], options);
   }
 
   /**

@@ -74,8 +74,7 @@ const MAX_MARKS = 10_000;
 type Row = [string, string[]];
 /** `[seq, epoch ('' = no state), oldest, rows]` */
 type ReadReply = [number, string, number, Row[]];
-/** `[seq, epoch, status, Redis time in µs]`, status as below. */
-type PublishReply = [number, string, number, number];
+/** The publish script's reply: `<status> <seq> <epoch> <seconds> <microseconds>`, status as below. */
 const STORED = 0;
 const RESENT = 1;
 const REPEATED_ID = 2;
@@ -329,13 +328,15 @@ export function createReplay(client: RedisClient | SeedRedisClient, options?: Re
     const mark = marks.get(topic);
     const knownSeq = mark?.seq ?? 0;
     const knownEpoch = mark?.epoch;
-    const keyList = [keys.stream, keys.epoch, id === undefined ? keys.epoch : idKey(prefix, topic, id)];
-    const args = [event, json, sizeArg, ttlArg, publishId, id === undefined ? '0' : windowArg, fence];
+    const keyList = id === undefined ? [keys.stream, keys.epoch] : [keys.stream, keys.epoch, idKey(prefix, topic, id)];
+    const args = id === undefined ? [event, json, sizeArg, ttlArg, publishId, fence] : [event, json, sizeArg, ttlArg, publishId, fence, windowArg];
     // The flags' first character tells the script whether this publish may already have run
     // (see Runner.publish): a resend looks for its first run instead of appending twice.
     const settle = (reply: unknown, acked = 0): number | Promise<number> => {
-      const [seq, epoch, status, time] = reply as PublishReply;
-      clock.observe(time);
+      const [statusText, seqText, epoch, seconds, micros] = (reply as string).split(' ') as [string, string, string, string, string];
+      const status = Number(statusText);
+      const seq = Number(seqText);
+      clock.observe(Number(seconds) * 1e6 + Number(micros));
       if (status === FENCED) {
         // Its caller's deadline passed before Redis ran it: a publish that timed out.
         if (metrics !== undefined) metrics.redisError('publish');

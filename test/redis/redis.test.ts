@@ -104,6 +104,29 @@ describe('round trips', () => {
     expect(await clientCommands(() => replay.positions(['chat', 'a', 'b']))).toEqual(['evalsha', 'evalsha', 'evalsha']);
   });
 
+  it('a publish sends Redis the idempotency key and window only when it has an id', async () => {
+    const p = prefix();
+    const replay = createReplay(client(), { prefix: p });
+    const platform = new RecordingPlatform();
+    await replay.publish(platform, 'chat', 'e', 0); // scripts loaded
+    const monitor = await redis.monitor();
+    const sent: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua') && args[0]!.toLowerCase() === 'evalsha') sent.push(args.slice(2));
+    });
+    await replay.publish(platform, 'chat', 'e', 1);
+    await replay.publish(platform, 'chat', 'e', 2, { id: 'x' });
+    await expect.poll(() => sent.length).toBe(2);
+    monitor.disconnect();
+    const { stream, epoch } = topicKeys(p, 'chat');
+    const publishId = expect.stringMatching(/^[\w-]{8}\.[0-9a-z]+$/);
+    const fence = expect.stringMatching(/^\d{16}$/);
+    expect(sent).toEqual([
+      ['2', stream, epoch, 'e', '1', '1000', '0', publishId, fence, '0P'],
+      ['3', stream, epoch, `${p}{chat}:i:x`, 'e', '2', '1000', '0', publishId, fence, '300', '0P'],
+    ]);
+  });
+
   it('stores each payload once, as the stream entry, and nothing else per entry', async () => {
     const p = prefix();
     const replay = createReplay(redis, { prefix: p });
