@@ -74,7 +74,7 @@ const MAX_MARKS = 10_000;
 type Row = [string, string[]];
 /** `[seq, epoch ('' = no state), oldest, rows]` */
 type ReadReply = [number, string, number, Row[]];
-/** The publish script's reply: `<status> <seq> <epoch> <seconds> <microseconds>`, status as below. */
+// The publish script replies `<status> <seq> <epoch> <seconds> <microseconds>`, with these statuses.
 const STORED = 0;
 const RESENT = 1;
 const REPEATED_ID = 2;
