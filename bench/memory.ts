@@ -530,6 +530,10 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
       ` JSON per publish (later versions of the adapter pay a \`structuredClone\` instead). That copy also costs garbage collection:` +
       ` a kept string of ~200 B outlives the young generation and is copied out of it, where 0.3.4 keeps a ~56 B object; in the` +
       ` round-robin row every entry lives for ${(MANY_TOPICS * MANY_SIZE).toLocaleString('en-US')} publishes, so every one pays it.` +
+      ` In the rows marked *${FRESH}* 0.3.4 keeps a new object per publish too (the heap table below shows what it costs per` +
+      ` message), so both sides pay for promotion. The round-robin floor shares one epoch among all topics and finds a topic's` +
+      ` ring by index; a buffer that looks topics up by name and gives each its own epoch also pays a map lookup and a frame tail` +
+      ` (\`,"epoch":"…"}\`) built afresh per publish; 0.3.4 pays the lookup too, but sends no epoch.` +
       ` A timed run starts right after a full GC and lasts ~40 ms, so it catches at most one young-generation collection, and the` +
       ` round-robin ratio swings with whether it does: read the middle half of its rounds, and the floor, as much as the median.` +
       ` \`since\` in 0.3.4 hands out its stored` +
