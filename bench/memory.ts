@@ -43,6 +43,8 @@ const PUBLISH_ROUNDS = 31;
  * object) costs one more pass over the JSON than 0.3.4 makes; the floor column shows it.
  */
 const PUBLISH_TARGET = 0.9;
+/** Names the publish rows whose payload is a new object every time (`comparePublishFresh`). */
+const FRESH = 'fresh object per publish';
 /** The in-memory chart, written to docs/charts/ and embedded in the section. */
 const CHART_FILE = 'memory-publish.svg';
 
@@ -168,6 +170,90 @@ function comparePublishMany(payloads: readonly unknown[]): Comparison {
       // The floor still finds its topic's ring by index, not by name: it has no lookup at all.
       for (let i = 0; i < n; i++) {
         const json = JSON.stringify(payloads[i & (POOL - 1)]);
+        json.charCodeAt(0);
+        const seq = ++floorSeqs[c]!;
+        kept[c]![seq % MANY_SIZE] = json;
+        floorPlatform.publishJson(topics[c]!, EVENT, json, seq, epoch);
+        if (++c === MANY_TOPICS) c = 0;
+      }
+    },
+  }, { rounds: PUBLISH_ROUNDS });
+}
+
+/**
+ * The rows above cycle through a pool of payload objects, so 0.3.4, which keeps the caller's
+ * object, retains nothing new per publish, while the copy we keep is new every time. An app
+ * publishes a fresh object each time (parsed from a request, built from a row), which 0.3.4
+ * then keeps alive while the entry is buffered. These rows parse each payload from its pooled
+ * JSON text inside the timed loop, the same call for every contender, so the parse costs all
+ * three the same and only what each keeps differs. The rings are seeded the same way.
+ */
+function comparePublishFresh(texts: readonly string[]): Comparison {
+  const ours = createReplay({ size: BUFFER_SIZE });
+  const ref = newReference({ size: BUFFER_SIZE });
+  const ourPlatform = createBenchPlatform(SUBSCRIBERS);
+  const refPlatform = createBenchPlatform(SUBSCRIBERS);
+  const floorPlatform = createBenchPlatform(SUBSCRIBERS);
+  const kept: string[] = new Array<string>(BUFFER_SIZE).fill('');
+  let floorSeq = 0;
+  for (let i = 0; i < BUFFER_SIZE; i++) {
+    ours.publish(ourPlatform, 'chat', EVENT, JSON.parse(texts[i % POOL]!));
+    ref.publish(refPlatform, 'chat', EVENT, JSON.parse(texts[i % POOL]!));
+  }
+  const epoch = ours.position('chat').epoch;
+  return compare({
+    ours: (n) => {
+      for (let i = 0; i < n; i++) ours.publish(ourPlatform, 'chat', EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+    },
+    ref: (n) => {
+      for (let i = 0; i < n; i++) ref.publish(refPlatform, 'chat', EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+    },
+    floor: (n) => {
+      for (let i = 0; i < n; i++) {
+        const json = JSON.stringify(JSON.parse(texts[i & (POOL - 1)]!));
+        json.charCodeAt(0);
+        floorSeq++;
+        kept[floorSeq % BUFFER_SIZE] = json;
+        floorPlatform.publishJson('chat', EVENT, json, floorSeq, epoch);
+      }
+    },
+  }, { rounds: PUBLISH_ROUNDS });
+}
+
+/** `comparePublishMany` with a fresh payload per publish, as `comparePublishFresh`. */
+function comparePublishManyFresh(texts: readonly string[]): Comparison {
+  const ours = createReplay({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
+  const ref = newReference({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
+  const ourPlatform = createBenchPlatform(SUBSCRIBERS);
+  const refPlatform = createBenchPlatform(SUBSCRIBERS);
+  const floorPlatform = createBenchPlatform(SUBSCRIBERS);
+  const topics = Array.from({ length: MANY_TOPICS }, (_, i) => 'room:' + i);
+  const kept: string[][] = topics.map(() => new Array<string>(MANY_SIZE).fill(''));
+  const floorSeqs = new Array<number>(MANY_TOPICS).fill(0);
+  for (let i = 0; i < MANY_TOPICS * MANY_SIZE; i++) {
+    ours.publish(ourPlatform, topics[i % MANY_TOPICS]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+    ref.publish(refPlatform, topics[i % MANY_TOPICS]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+  }
+  const epoch = ours.position('room:0').epoch;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  return compare({
+    ours: (n) => {
+      for (let i = 0; i < n; i++) {
+        ours.publish(ourPlatform, topics[a]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+        if (++a === MANY_TOPICS) a = 0;
+      }
+    },
+    ref: (n) => {
+      for (let i = 0; i < n; i++) {
+        ref.publish(refPlatform, topics[b]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
+        if (++b === MANY_TOPICS) b = 0;
+      }
+    },
+    floor: (n) => {
+      for (let i = 0; i < n; i++) {
+        const json = JSON.stringify(JSON.parse(texts[i & (POOL - 1)]!));
         json.charCodeAt(0);
         const seq = ++floorSeqs[c]!;
         kept[c]![seq % MANY_SIZE] = json;
@@ -347,6 +433,9 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
   };
   for (const [label, payloads] of sizes) step(`publish, ${label} payload`, PUBLISH_TARGET, () => comparePublish(payloads));
   step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload`, PUBLISH_TARGET, () => comparePublishMany(small));
+  const smallTexts = small.map((p) => JSON.stringify(p));
+  step(`publish, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublishFresh(smallTexts));
+  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublishManyFresh(smallTexts));
   for (const [label, payloads] of sizes) step(`since: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareSince(payloads));
   for (const [label, payloads] of sizes) step(`replay: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareReplay(payloads, TAIL));
   for (const [label, payloads] of sizes) step(`replay: all ${BUFFER_SIZE}, ${label}`, 2, () => compareReplay(payloads, BUFFER_SIZE));
@@ -381,10 +470,13 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
   );
 
   const publishRows = rows.filter((r) => r.measure.startsWith('publish'));
-  const chartLabel = (measure: string) => measure.replace(/^publish round-robin over ([\d,]+) topics,.*$/, 'round-robin, $1 topics').replace(/^publish, (.*) payload$/, 'one topic, $1');
+  // Five bars share the width: a label has room for about a dozen characters.
+  const manyLabel = `${MANY_TOPICS / 1000}k topics`;
+  const chartLabel = (measure: string) =>
+    (measure.endsWith(FRESH) ? 'fresh ' : '') + (measure.startsWith('publish round-robin') ? manyLabel : measure.replace(/^publish, (.*) payload.*$/, '$1'));
   chart(CHART_FILE, {
     title: 'In-memory publish, ratio to svelte-adapter-uws 0.3.4',
-    xLabel: 'workload',
+    xLabel: `payload size on one topic, or round-robin over ${manyLabel}; fresh: a new payload object per publish`,
     yLabel: 'ops/s ÷ 0.3.4 (median of paired rounds)',
     categories: publishRows.map((r) => chartLabel(r.measure)),
     series: [
@@ -414,8 +506,10 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
       ` gapless-replay calls \`publishJson\`/\`sendText\`, the serialize-once methods of our \`ws\` platform, built with` +
       ` \`src/protocol/frames.ts\`. Each published frame goes to ${SUBSCRIBERS} fake subscribers; every sink reads the frame's` +
       ` last character, which makes V8 flatten a concatenated frame as a socket write does, so both sides pay that copy.` +
-      ` Payloads: ${POOL} distinct objects per size (mean ${Math.round(smallBytes)} B and ${formatBytes(largeBytes)} of JSON), cycled.` +
-      ` Buffers hold 1000 entries per topic, full and wrapped. The seed call forms are used: \`since(topic, seq)\`,` +
+      ` Payloads: ${POOL} distinct objects per size (mean ${Math.round(smallBytes)} B and ${formatBytes(largeBytes)} of JSON), cycled;` +
+      ` the rows marked *${FRESH}* instead parse each payload from one of the small pool's JSON texts inside the timed loop,` +
+      ` the same call for every contender, so 0.3.4 keeps a new object per publish as it does in an app.` +
+      ` Buffers hold 1000 entries per topic (${MANY_SIZE} in the round-robin rows), full and wrapped. The seed call forms are used: \`since(topic, seq)\`,` +
       ` \`replay(ws, topic, seq, platform)\`; both replays are checked to send the same messages before timing.`,
     '',
     `**Ratio** = gapless-replay ÷ 0.3.4 in ops/s, the median of per-round ratios: every contender is calibrated, warmed up,` +
@@ -435,6 +529,10 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
       ` JSON per publish (later versions of the adapter pay a \`structuredClone\` instead). That copy also costs garbage collection:` +
       ` a kept string of ~200 B outlives the young generation and is copied out of it, where 0.3.4 keeps a ~56 B object; in the` +
       ` round-robin row every entry lives for ${(MANY_TOPICS * MANY_SIZE).toLocaleString('en-US')} publishes, so every one pays it.` +
+      ` In the rows marked *${FRESH}* 0.3.4 keeps a new object per publish too (the heap table below shows what it costs per` +
+      ` message), so both sides pay for promotion. The round-robin floor shares one epoch among all topics and finds a topic's` +
+      ` ring by index; a buffer that looks topics up by name and gives each its own epoch also pays a map lookup and a frame tail` +
+      ` (\`,"epoch":"…"}\`) built afresh per publish; 0.3.4 pays the lookup too, but sends no epoch.` +
       ` A timed run starts right after a full GC and lasts ~40 ms, so it catches at most one young-generation collection, and the` +
       ` round-robin ratio swings with whether it does: read the middle half of its rounds, and the floor, as much as the median.` +
       ` \`since\` in 0.3.4 hands out its stored` +

@@ -102,6 +102,69 @@ describe('LRU', () => {
     expect(replay.position('page')).toEqual({ seq: 1, epoch: ssr.epoch });
   });
 
+  it('evicts exactly the least recently used topic under interleaved publishes, reads and replays', () => {
+    const replay = createReplay({ maxTopics: 3 });
+    replay.publish(platform, 'a', 'e', 1);
+    replay.publish(platform, 'b', 'e', 1);
+    replay.publish(platform, 'c', 'e', 1); // a b c
+    void replay.replay('ws', 'b', 0, new RecordingPlatform()); // a c b
+    replay.position('a'); // c b a
+    replay.publish(platform, 'd', 'e', 1); // evicts c: b a d
+    replay.since('b', 0); // a d b
+    replay.positions(['zz']); // a read of a topic without entries uses nothing
+    replay.publish(platform, 'e', 'e', 1); // evicts a: d b e
+    replay.publish(platform, 'd', 'e', 2); // b e d
+    replay.publish(platform, 'f', 'e', 1); // evicts b: e d f
+    // Reads of topics without entries change nothing, so these can be checked in any order.
+    expect(['a', 'b', 'c'].map((t) => replay.seq(t))).toEqual([0, 0, 0]);
+    expect(['d', 'e', 'f'].map((t) => replay.seq(t))).toEqual([2, 1, 1]);
+  });
+
+  it('keeps the exact use order over long runs of uses, removals and evictions', () => {
+    // A model of the order beside the buffer: most recently used last. Thousands of uses keep
+    // the buffer's bookkeeping of the order wrapping, compacting and growing.
+    const maxTopics = 5;
+    const size = 50;
+    const replay = createReplay({ maxTopics, size });
+    const order: string[] = [];
+    const seqs = new Map<string, number>();
+    const use = (topic: string) => {
+      order.splice(order.indexOf(topic), 1);
+      order.push(topic);
+    };
+    let state = 12345;
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const topic = 't' + next(9);
+      const op = next(10);
+      const known = seqs.has(topic);
+      if (op < 4) {
+        if (!known && order.length >= maxTopics) seqs.delete(order.shift()!);
+        if (known) use(topic);
+        else order.push(topic);
+        seqs.set(topic, (seqs.get(topic) ?? 0) + 1);
+        expect(replay.publish(platform, topic, 'e', step)).toBe(seqs.get(topic));
+      } else if (op < 6) {
+        if (known) use(topic);
+        expect(replay.seq(topic)).toBe(seqs.get(topic) ?? 0);
+      } else if (op < 8) {
+        if (known) use(topic);
+        expect(replay.position(topic).seq).toBe(seqs.get(topic) ?? 0);
+      } else if (op < 9) {
+        if (known) use(topic);
+        expect(replay.since(topic, 0)).toHaveLength(Math.min(seqs.get(topic) ?? 0, size));
+      } else {
+        if (known) order.splice(order.indexOf(topic), 1);
+        seqs.delete(topic);
+        replay.clearTopic(topic);
+      }
+    }
+    for (let t = 0; t < 9; t++) expect(replay.seq('t' + t)).toBe(seqs.get('t' + t) ?? 0);
+  });
+
   it('bounds the epochs fixed for topics without entries by maxTopics', () => {
     const replay = createReplay({ maxTopics: 3 });
     const first = replay.position('x0').epoch;
