@@ -127,6 +127,38 @@ describe('round trips', () => {
     ]);
   });
 
+  it('a burst of publishes made in one run leaves in socket writes of 16 commands', async () => {
+    const c = client();
+    const replay = createReplay(c, { prefix: prefix() });
+    const platform = new RecordingPlatform();
+    await replay.publish(platform, 'chat', 'e', 0); // scripts loaded, clock read
+    // The client's socket is observed, not replaced: each handoff to the kernel is one call of
+    // the stream's `_write` or `_writev`, counted with the commands it carries, then run as before.
+    type Callback = (error?: Error | null) => void;
+    const socket = c.stream as unknown as {
+      _write(chunk: unknown, encoding: BufferEncoding, callback: Callback): void;
+      _writev(chunks: unknown[], callback: Callback): void;
+    };
+    const handoffs: number[] = [];
+    const write = socket._write;
+    const writev = socket._writev;
+    socket._write = function (chunk, encoding, callback) {
+      handoffs.push(1);
+      write.call(this, chunk, encoding, callback);
+    };
+    socket._writev = function (chunks, callback) {
+      handoffs.push(chunks.length);
+      writev.call(this, chunks, callback);
+    };
+    const seqs = await Promise.all(Array.from({ length: 64 }, (_, i) => replay.publish(platform, 'chat', 'e', i + 1)));
+    socket._write = write;
+    socket._writev = writev;
+    expect(seqs).toEqual(Array.from({ length: 64 }, (_, i) => i + 2));
+    // Held to the end of the run it would be one write of 64, and Redis would wait for all of
+    // them while this process built them; one write each would cost Redis a read per command.
+    expect(handoffs).toEqual([16, 16, 16, 16]);
+  });
+
   it('stores each payload once, as the stream entry, and nothing else per entry', async () => {
     const p = prefix();
     const replay = createReplay(redis, { prefix: p });
