@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { createReplay } from '../src/redis/index.js';
 import type { ReplayPlatform } from '../src/core/types.js';
 import { startRedis } from '../test/helpers/redis-server.js';
+import { chart } from './charts.js';
 import { median, percentile } from './stats.js';
 
 const LIMIT_PUBLISH = `local n = redis.call('INCR', KEYS[1])
@@ -36,6 +37,8 @@ return n`;
 const LIMIT_READ = `local n = redis.call('GET', KEYS[1])
 return {n, redis.call('XRANGE', KEYS[2], '0-' .. ARGV[1], '+', 'COUNT', ARGV[2])}`;
 
+/** The Redis chart, written to docs/charts/ and embedded in the section. */
+const CHART_FILE = 'redis-publish.svg';
 const TOPICS = 16;
 const SIZE = 1000;
 const ROUNDS = 5;
@@ -221,6 +224,18 @@ export async function benchRedis(): Promise<string> {
     const rc = medianOf(replayCmds);
     const p99ratio = median(p99s.ours.map((v, i) => v / p99s.limit[i]!));
     const c64 = summary[64]!;
+    const c1 = summary[1]!;
+    chart(CHART_FILE, {
+      title: 'Redis publish, ratio to a raw EVALSHA (the limit)',
+      xLabel: 'measure, at 1 and 64 publishes in flight',
+      yLabel: 'ours ÷ limit (median of paired rounds)',
+      categories: ['throughput, 1', 'throughput, 64', 'Redis CPU, 1', 'Redis CPU, 64'],
+      series: [
+        { name: 'ours', points: [[0, c1.ratio], [1, c64.ratio], [2, c1.cpuRatio], [3, c64.cpuRatio]] },
+        { name: 'floor / fan-out floor', points: [[0, c1.floorRatio], [1, c64.floorRatio], [2, c1.fanoutCpu], [3, c64.fanoutCpu]] },
+      ],
+      reference: { y: 1, label: 'the limit' },
+    });
 
     return [
       '## Redis',
@@ -241,6 +256,8 @@ export async function benchRedis(): Promise<string> {
       '|---|---:|---:|---:|---:|',
       `| ours (\`replay.replay\`, frames built and sent) | ${f1(p('ours', 50))} | ${f1(p('ours', 99))} | ${f2(rc.clientCmds)} | ${f2(rc.allCmds)} |`,
       `| limit (raw EVALSHA of GET + XRANGE) | ${f1(p('limit', 50))} | ${f1(p('limit', 99))} | 1.00 | 3.00 |`,
+      '',
+      `![Redis publish: ours ÷ the limit in throughput and in Redis CPU per publish, beside the throughput floor and the fan-out floor](charts/${CHART_FILE})`,
       '',
       `Targets: publish throughput ≥ 90% of the limit at concurrency 64 (measured ${pct(c64.ratio)}; the floor, the limit's call`,
       `with one promise layer over it, ${pct(c64.floorRatio)}), Redis CPU per publish ≤ 1.0× the limit's (measured ${f2(c64.cpuRatio)}×;`,
