@@ -43,7 +43,7 @@ const PUBLISH_ROUNDS = 31;
  * object) costs one more pass over the JSON than 0.3.4 makes; the floor column shows it.
  */
 const PUBLISH_TARGET = 0.9;
-/** Names the publish rows whose payload is a new object every time (`comparePublishFresh`). */
+/** Names the publish rows whose payload is a new object every time (`fresh`). */
 const FRESH = 'fresh object per publish';
 /** The in-memory chart, written to docs/charts/ and embedded in the section. */
 const CHART_FILE = 'memory-publish.svg';
@@ -92,13 +92,29 @@ interface Row {
   target: number;
 }
 
+/** The payload of a publish row's i-th publish. */
+type PayloadAt = (i: number) => unknown;
+
+/** A pool's payloads in turn: the same object again every `POOL` publishes. */
+const pooled = (payloads: readonly unknown[]): PayloadAt => (i) => payloads[i & (POOL - 1)];
+
+/**
+ * The pooled rows cycle through a pool of payload objects, so 0.3.4, which keeps the caller's
+ * object, retains nothing new per publish, while the copy we keep is new every time. An app
+ * publishes a fresh object each time (parsed from a request, built from a row), which 0.3.4
+ * then keeps alive while the entry is buffered. The rows marked fresh parse each payload from
+ * its pooled JSON text inside the timed loop, the same call for every contender, so the parse
+ * costs all three the same and only what each keeps differs. The rings are seeded the same way.
+ */
+const fresh = (texts: readonly string[]): PayloadAt => (i) => JSON.parse(texts[i & (POOL - 1)]!);
+
 /**
  * Each comparison has a third contender, `floor`: only the work that any buffer giving the
  * same guarantees must do (serialize once and keep a flat copy; parse a copy per returned
  * entry; build and write each frame), with no buffer around it. `ours ÷ floor` says how much
  * of the gap to a target is the buffer's own overhead and how much is physics.
  */
-function comparePublish(payloads: readonly unknown[]): Comparison {
+function comparePublish(payloadAt: PayloadAt): Comparison {
   const ours = createReplay({ size: BUFFER_SIZE });
   const ref = newReference({ size: BUFFER_SIZE });
   const ourPlatform = createBenchPlatform(SUBSCRIBERS);
@@ -108,20 +124,20 @@ function comparePublish(payloads: readonly unknown[]): Comparison {
   let floorSeq = 0;
   // Start from a full ring: the steady state of a busy topic.
   for (let i = 0; i < BUFFER_SIZE; i++) {
-    ours.publish(ourPlatform, 'chat', EVENT, payloads[i % POOL]);
-    ref.publish(refPlatform, 'chat', EVENT, payloads[i % POOL]);
+    ours.publish(ourPlatform, 'chat', EVENT, payloadAt(i));
+    ref.publish(refPlatform, 'chat', EVENT, payloadAt(i));
   }
   const epoch = ours.position('chat').epoch;
   return compare({
     ours: (n) => {
-      for (let i = 0; i < n; i++) ours.publish(ourPlatform, 'chat', EVENT, payloads[i & (POOL - 1)]);
+      for (let i = 0; i < n; i++) ours.publish(ourPlatform, 'chat', EVENT, payloadAt(i));
     },
     ref: (n) => {
-      for (let i = 0; i < n; i++) ref.publish(refPlatform, 'chat', EVENT, payloads[i & (POOL - 1)]);
+      for (let i = 0; i < n; i++) ref.publish(refPlatform, 'chat', EVENT, payloadAt(i));
     },
     floor: (n) => {
       for (let i = 0; i < n; i++) {
-        const json = JSON.stringify(payloads[i & (POOL - 1)]);
+        const json = JSON.stringify(payloadAt(i));
         json.charCodeAt(0);
         floorSeq++;
         kept[floorSeq % BUFFER_SIZE] = json;
@@ -136,7 +152,7 @@ function comparePublish(payloads: readonly unknown[]): Comparison {
  * a different topic, so the per-topic lookup and the least-recently-used bookkeeping are paid in
  * full, and the topic's state is rarely in cache. `maxTopics` keeps every topic for both buffers.
  */
-function comparePublishMany(payloads: readonly unknown[]): Comparison {
+function comparePublishMany(payloadAt: PayloadAt): Comparison {
   const ours = createReplay({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
   const ref = newReference({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
   const ourPlatform = createBenchPlatform(SUBSCRIBERS);
@@ -146,8 +162,8 @@ function comparePublishMany(payloads: readonly unknown[]): Comparison {
   const kept: string[][] = topics.map(() => new Array<string>(MANY_SIZE).fill(''));
   const floorSeqs = new Array<number>(MANY_TOPICS).fill(0);
   for (let i = 0; i < MANY_TOPICS * MANY_SIZE; i++) {
-    ours.publish(ourPlatform, topics[i % MANY_TOPICS]!, EVENT, payloads[i & (POOL - 1)]);
-    ref.publish(refPlatform, topics[i % MANY_TOPICS]!, EVENT, payloads[i & (POOL - 1)]);
+    ours.publish(ourPlatform, topics[i % MANY_TOPICS]!, EVENT, payloadAt(i));
+    ref.publish(refPlatform, topics[i % MANY_TOPICS]!, EVENT, payloadAt(i));
   }
   const epoch = ours.position('room:0').epoch;
   let a = 0;
@@ -156,104 +172,20 @@ function comparePublishMany(payloads: readonly unknown[]): Comparison {
   return compare({
     ours: (n) => {
       for (let i = 0; i < n; i++) {
-        ours.publish(ourPlatform, topics[a]!, EVENT, payloads[i & (POOL - 1)]);
+        ours.publish(ourPlatform, topics[a]!, EVENT, payloadAt(i));
         if (++a === MANY_TOPICS) a = 0;
       }
     },
     ref: (n) => {
       for (let i = 0; i < n; i++) {
-        ref.publish(refPlatform, topics[b]!, EVENT, payloads[i & (POOL - 1)]);
+        ref.publish(refPlatform, topics[b]!, EVENT, payloadAt(i));
         if (++b === MANY_TOPICS) b = 0;
       }
     },
     floor: (n) => {
       // The floor still finds its topic's ring by index, not by name: it has no lookup at all.
       for (let i = 0; i < n; i++) {
-        const json = JSON.stringify(payloads[i & (POOL - 1)]);
-        json.charCodeAt(0);
-        const seq = ++floorSeqs[c]!;
-        kept[c]![seq % MANY_SIZE] = json;
-        floorPlatform.publishJson(topics[c]!, EVENT, json, seq, epoch);
-        if (++c === MANY_TOPICS) c = 0;
-      }
-    },
-  }, { rounds: PUBLISH_ROUNDS });
-}
-
-/**
- * The rows above cycle through a pool of payload objects, so 0.3.4, which keeps the caller's
- * object, retains nothing new per publish, while the copy we keep is new every time. An app
- * publishes a fresh object each time (parsed from a request, built from a row), which 0.3.4
- * then keeps alive while the entry is buffered. These rows parse each payload from its pooled
- * JSON text inside the timed loop, the same call for every contender, so the parse costs all
- * three the same and only what each keeps differs. The rings are seeded the same way.
- */
-function comparePublishFresh(texts: readonly string[]): Comparison {
-  const ours = createReplay({ size: BUFFER_SIZE });
-  const ref = newReference({ size: BUFFER_SIZE });
-  const ourPlatform = createBenchPlatform(SUBSCRIBERS);
-  const refPlatform = createBenchPlatform(SUBSCRIBERS);
-  const floorPlatform = createBenchPlatform(SUBSCRIBERS);
-  const kept: string[] = new Array<string>(BUFFER_SIZE).fill('');
-  let floorSeq = 0;
-  for (let i = 0; i < BUFFER_SIZE; i++) {
-    ours.publish(ourPlatform, 'chat', EVENT, JSON.parse(texts[i % POOL]!));
-    ref.publish(refPlatform, 'chat', EVENT, JSON.parse(texts[i % POOL]!));
-  }
-  const epoch = ours.position('chat').epoch;
-  return compare({
-    ours: (n) => {
-      for (let i = 0; i < n; i++) ours.publish(ourPlatform, 'chat', EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-    },
-    ref: (n) => {
-      for (let i = 0; i < n; i++) ref.publish(refPlatform, 'chat', EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-    },
-    floor: (n) => {
-      for (let i = 0; i < n; i++) {
-        const json = JSON.stringify(JSON.parse(texts[i & (POOL - 1)]!));
-        json.charCodeAt(0);
-        floorSeq++;
-        kept[floorSeq % BUFFER_SIZE] = json;
-        floorPlatform.publishJson('chat', EVENT, json, floorSeq, epoch);
-      }
-    },
-  }, { rounds: PUBLISH_ROUNDS });
-}
-
-/** `comparePublishMany` with a fresh payload per publish, as `comparePublishFresh`. */
-function comparePublishManyFresh(texts: readonly string[]): Comparison {
-  const ours = createReplay({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
-  const ref = newReference({ size: MANY_SIZE, maxTopics: MANY_TOPICS });
-  const ourPlatform = createBenchPlatform(SUBSCRIBERS);
-  const refPlatform = createBenchPlatform(SUBSCRIBERS);
-  const floorPlatform = createBenchPlatform(SUBSCRIBERS);
-  const topics = Array.from({ length: MANY_TOPICS }, (_, i) => 'room:' + i);
-  const kept: string[][] = topics.map(() => new Array<string>(MANY_SIZE).fill(''));
-  const floorSeqs = new Array<number>(MANY_TOPICS).fill(0);
-  for (let i = 0; i < MANY_TOPICS * MANY_SIZE; i++) {
-    ours.publish(ourPlatform, topics[i % MANY_TOPICS]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-    ref.publish(refPlatform, topics[i % MANY_TOPICS]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-  }
-  const epoch = ours.position('room:0').epoch;
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  return compare({
-    ours: (n) => {
-      for (let i = 0; i < n; i++) {
-        ours.publish(ourPlatform, topics[a]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-        if (++a === MANY_TOPICS) a = 0;
-      }
-    },
-    ref: (n) => {
-      for (let i = 0; i < n; i++) {
-        ref.publish(refPlatform, topics[b]!, EVENT, JSON.parse(texts[i & (POOL - 1)]!));
-        if (++b === MANY_TOPICS) b = 0;
-      }
-    },
-    floor: (n) => {
-      for (let i = 0; i < n; i++) {
-        const json = JSON.stringify(JSON.parse(texts[i & (POOL - 1)]!));
+        const json = JSON.stringify(payloadAt(i));
         json.charCodeAt(0);
         const seq = ++floorSeqs[c]!;
         kept[c]![seq % MANY_SIZE] = json;
@@ -431,11 +363,11 @@ export async function benchMemory(log: (line: string) => void = console.log): Pr
     rows.push({ measure, result, target });
     log(`  ${measure}: ${formatRatio(result.ratio)} (ours ${formatOps(result.ops.ours!)} ops/s, 0.3.4 ${formatOps(result.ops.ref!)} ops/s, floor ${formatOps(result.ops.floor!)} ops/s)`);
   };
-  for (const [label, payloads] of sizes) step(`publish, ${label} payload`, PUBLISH_TARGET, () => comparePublish(payloads));
-  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload`, PUBLISH_TARGET, () => comparePublishMany(small));
+  for (const [label, payloads] of sizes) step(`publish, ${label} payload`, PUBLISH_TARGET, () => comparePublish(pooled(payloads)));
+  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload`, PUBLISH_TARGET, () => comparePublishMany(pooled(small)));
   const smallTexts = small.map((p) => JSON.stringify(p));
-  step(`publish, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublishFresh(smallTexts));
-  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublishManyFresh(smallTexts));
+  step(`publish, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublish(fresh(smallTexts)));
+  step(`publish round-robin over ${MANY_TOPICS.toLocaleString('en-US')} topics, ${sizes[0]![0]} payload, ${FRESH}`, PUBLISH_TARGET, () => comparePublishMany(fresh(smallTexts)));
   for (const [label, payloads] of sizes) step(`since: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareSince(payloads));
   for (const [label, payloads] of sizes) step(`replay: last ${TAIL} of ${BUFFER_SIZE}, ${label}`, 20, () => compareReplay(payloads, TAIL));
   for (const [label, payloads] of sizes) step(`replay: all ${BUFFER_SIZE}, ${label}`, 2, () => compareReplay(payloads, BUFFER_SIZE));
