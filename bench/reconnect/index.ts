@@ -2,7 +2,7 @@
  * Reconnect section of `npm run bench`: the server's CPU time per reconnect, the work a
  * reconnect storm multiplies by the number of clients.
  *
- * One server process (bench/reconnect/server.ts) holds 1000 buffered messages on one topic.
+ * One server process (bench/reconnect/server.ts) holds `BUFFERED` messages on one topic.
  * This process opens waves of 1000 WebSocket connections (50 at a time, so no accept queue
  * overflows and every connection costs the same); each sends what the Gapless client sends after
  * a blip, a `subscribe-batch` and a `replay` of the last K messages, in one turn, and is dropped
@@ -14,6 +14,7 @@
 import { WebSocket } from 'ws';
 import { median } from '../stats.js';
 import { spawnWorker, type Worker } from '../load/ipc.js';
+import { BUFFERED, TOPIC } from './topic.js';
 
 const CLIENTS = 1000;
 const AT_ONCE = 50;
@@ -30,9 +31,9 @@ interface Contender {
 
 /** One wave: `CLIENTS` reconnects of `missed` messages each; resolves when all have their `end`. */
 function wave(port: number, missed: number): Promise<void> {
-  const since = 1000 - missed;
-  const subscribe = JSON.stringify({ type: 'subscribe-batch', topics: ['load'] });
-  const request = JSON.stringify({ type: 'replay', topic: 'load', since, reqId: 'r' });
+  const since = BUFFERED - missed;
+  const subscribe = JSON.stringify({ type: 'subscribe-batch', topics: [TOPIC] });
+  const request = JSON.stringify({ type: 'replay', topic: TOPIC, since, reqId: 'r' });
   return new Promise((resolve, reject) => {
     let started = 0;
     let done = 0;

@@ -6,14 +6,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '../load/ipc.js';
+import { BUFFERED, TOPIC } from './topic.js';
 
 const tree = process.env.GAPLESS_TREE ?? new URL('../..', import.meta.url).pathname;
 const { WebSocketServer } = await import('ws');
 const { createReplay } = (await import(`${tree}/src/memory/index.ts`)) as typeof import('../../src/memory/index.js');
 const { createPlatform } = (await import(`${tree}/src/ws/index.ts`)) as typeof import('../../src/ws/index.js');
-
-export const TOPIC = 'load';
-export const BUFFERED = 1000;
 
 const http = createServer();
 const wss = new WebSocketServer({ server: http, path: '/ws' });
