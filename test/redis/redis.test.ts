@@ -10,6 +10,7 @@ import { createReplay } from '../../src/redis/index.js';
 import { topicKeys } from '../../src/redis/keys.js';
 import { RecordingPlatform } from '../helpers/recording-platform.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { watchWrites } from '../helpers/socket-writes.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let server: RedisServer;
@@ -132,31 +133,13 @@ describe('round trips', () => {
     const replay = createReplay(c, { prefix: prefix() });
     const platform = new RecordingPlatform();
     await replay.publish(platform, 'chat', 'e', 0); // scripts loaded, clock read
-    // The client's socket is observed, not replaced: each handoff to the kernel is one call of
-    // the stream's `_write` or `_writev`, counted with the commands it carries, then run as before.
-    type Callback = (error?: Error | null) => void;
-    const socket = c.stream as unknown as {
-      _write(chunk: unknown, encoding: BufferEncoding, callback: Callback): void;
-      _writev(chunks: unknown[], callback: Callback): void;
-    };
-    const handoffs: number[] = [];
-    const write = socket._write;
-    const writev = socket._writev;
-    socket._write = function (chunk, encoding, callback) {
-      handoffs.push(1);
-      write.call(this, chunk, encoding, callback);
-    };
-    socket._writev = function (chunks, callback) {
-      handoffs.push(chunks.length);
-      writev.call(this, chunks, callback);
-    };
+    const writes = watchWrites(c.stream);
     const seqs = await Promise.all(Array.from({ length: 64 }, (_, i) => replay.publish(platform, 'chat', 'e', i + 1)));
-    socket._write = write;
-    socket._writev = writev;
+    writes.stop();
     expect(seqs).toEqual(Array.from({ length: 64 }, (_, i) => i + 2));
     // Held to the end of the run it would be one write of 64, and Redis would wait for all of
     // them while this process built them; one write each would cost Redis a read per command.
-    expect(handoffs).toEqual([16, 16, 16, 16]);
+    expect(writes.handoffs.map((h) => h.chunks)).toEqual([16, 16, 16, 16]);
   });
 
   it('stores each payload once, as the stream entry, and nothing else per entry', async () => {

@@ -1,43 +1,19 @@
 /**
  * Frames the platform writes to one socket in one synchronous run leave in one write to the
- * kernel, over real sockets on 127.0.0.1. The server's TCP socket is observed, not replaced: its
- * stream methods `_write` and `_writev` (one call each per handoff to the kernel) are counted
- * and then run as before.
+ * kernel, over real sockets on 127.0.0.1, counted on the server's TCP socket.
  */
 import { describe, expect, it } from 'vitest';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { createReplay } from '../../src/memory/index.js';
+import { watchWrites, type WriteWatch } from '../helpers/socket-writes.js';
 import { useWsServer, type TestClient } from '../helpers/ws-server.js';
 
 const { setup, client } = useWsServer();
 
-interface Writes {
-  /** Handoffs to the kernel so far, and the bytes of each. */
-  readonly handoffs: number[];
-}
-
-type Callback = (error?: Error | null) => void;
-interface StreamInternals {
-  _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void;
-  _writev(chunks: { chunk: Buffer }[], callback: Callback): void;
-}
-
-/** Counts the writes of the server side of the only open socket, from now on. */
-function watchWrites(wss: WebSocketServer): Writes {
+/** Watches the server side of the only open socket, from now on. */
+function serverWrites(wss: WebSocketServer): WriteWatch {
   const [ws] = wss.clients as Set<WebSocket>;
-  const socket = (ws as unknown as { _socket: StreamInternals })._socket;
-  const writes: Writes = { handoffs: [] };
-  const write = socket._write;
-  const writev = socket._writev;
-  socket._write = function (chunk, encoding, callback) {
-    writes.handoffs.push(chunk.length);
-    write.call(this, chunk, encoding, callback);
-  };
-  socket._writev = function (chunks, callback) {
-    writes.handoffs.push(chunks.reduce((sum, c) => sum + c.chunk.length, 0));
-    writev.call(this, chunks, callback);
-  };
-  return writes;
+  return watchWrites((ws as unknown as { _socket: unknown })._socket);
 }
 
 /** A client whose first heartbeat ping has arrived, so nothing else is on its way. */
@@ -53,7 +29,7 @@ describe('writes per socket', () => {
     const { platform, wss } = await setup({ replay });
     for (let i = 1; i <= 50; i++) replay.publish(platform, 'chat', 'created', { i });
     const c = await settledClient();
-    const writes = watchWrites(wss);
+    const writes = serverWrites(wss);
     c.send({ type: 'replay', topic: 'chat', since: 0, reqId: 'r' });
     const frames = await c.replayed('r');
     expect(frames.map((f) => (f.data as { seq: number }).seq)).toEqual([...Array.from({ length: 50 }, (_, i) => i + 1), 50]);
@@ -69,7 +45,7 @@ describe('writes per socket', () => {
     const c = await settledClient();
     c.send({ type: 'subscribe', topic: 'chat', ref: 1 });
     await c.take(1);
-    const writes = watchWrites(wss);
+    const writes = serverWrites(wss);
     for (let i = 1; i <= 20; i++) replay.publish(platform, 'chat', 'created', { i });
     const frames = await c.take(21);
     expect(frames.slice(1).map((f) => [f.seq, (f.data as { i: number }).i])).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, i + 1]));
@@ -82,14 +58,14 @@ describe('writes per socket', () => {
     const payload = 'p'.repeat(4000);
     for (let i = 0; i < 500; i++) replay.publish(platform, 'big', 'e', payload);
     const c = await settledClient();
-    const writes = watchWrites(wss);
+    const writes = serverWrites(wss);
     c.send({ type: 'replay', topic: 'big', since: 0, reqId: 'r' });
     const frames = await c.replayed('r', 20_000);
     expect(frames).toHaveLength(501);
     // About 2 MB: held frames go to the kernel every 64 KiB, so dozens of writes. (Once the kernel
     // is full, Node queues the rest itself and writes it in one go, bounded by the replay's pace.)
     expect(writes.handoffs.length).toBeGreaterThan(20);
-    expect(Math.max(...writes.handoffs)).toBeLessThanOrEqual(256 * 1024 + 4200);
+    expect(Math.max(...writes.handoffs.map((h) => h.bytes))).toBeLessThanOrEqual(256 * 1024 + 4200);
   });
 
   it('does not close a reading subscriber for a burst that its held frames alone would put over maxBackpressure', async () => {
@@ -99,7 +75,7 @@ describe('writes per socket', () => {
     const c = await settledClient();
     c.send({ type: 'subscribe', topic: 'chat', ref: 1 });
     await c.take(1);
-    const writes = watchWrites(wss);
+    const writes = serverWrites(wss);
     // 96 KiB in one run: held until the run ends, it would pass the limit and close the socket.
     const payload = 'p'.repeat(4 * 1024);
     for (let i = 1; i <= 24; i++) replay.publish(platform, 'chat', 'e', payload);
